@@ -1,0 +1,133 @@
+"""Subventia: grant-call management for public funders.
+
+``create_app`` builds the Flask application from a configuration name ("development", "testing",
+"production") or a configuration object; with neither, ``SUBVENTIA_CONFIG`` decides, and the
+embedded development default is used when that is unset.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask, session
+from flask_login import current_user
+
+import config as config_module
+from grants.database import db
+from grants.extensions import babel, csrf, limiter, login_manager, mail, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config_name_or_object=None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(config_module.INSTANCE_DIR),
+        instance_relative_config=False,
+    )
+    load_config(app, config_name_or_object)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+    init_login(app)
+
+    from worker import celery_init_app
+
+    celery_init_app(app)
+
+    from grants.formatting import register_filters
+    from grants.security import init_security_headers
+
+    register_filters(app)
+    init_security_headers(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    if app.config.get("FAIL_ON_UNCOMMITTED_REQUEST"):
+        from grants.transactions import fail_on_uncommitted_request
+
+        fail_on_uncommitted_request(app)
+    return app
+
+
+def load_config(app: Flask, config_name_or_object) -> None:
+    chosen = config_name_or_object or os.environ.get("SUBVENTIA_CONFIG", "development")
+    if isinstance(chosen, str):
+        try:
+            chosen = config_module.CONFIGS[chosen]
+        except KeyError:
+            raise RuntimeError(
+                f"unknown configuration {chosen!r}: use one of {', '.join(config_module.CONFIGS)}"
+            ) from None
+    app.config.from_object(chosen)
+    missing = [name for name in app.config.get("REQUIRED_ENVIRONMENT", ()) if not os.environ.get(name)]
+    if missing:
+        raise RuntimeError(f"production configuration needs these environment variables: {', '.join(missing)}")
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = config_module.instance_secret_key()
+
+
+def select_locale() -> str:
+    languages = ("fr", "en")
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if session.get("locale") in languages:
+        return session["locale"]
+    # French by default: the interface and the legal vocabulary (Cerfa, SCDL) are French.
+    return "fr"
+
+
+def init_login(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from grants.accounts.models import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Connectez-vous pour accéder à cette page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        # The id carries the user's session token: a password change or reset rotates the token,
+        # which signs out every other session and invalidates remember-me cookies.
+        identifier, _, token = user_id.partition(":")
+        if not identifier.isdigit() or not token:
+            return None
+        user = db.session.get(User, int(identifier))
+        if user is None or user.session_token != token:
+            return None
+        return user
+
+
+def register_blueprints(app: Flask) -> None:
+    from grants.accounts.views import bp as accounts_bp
+    from grants.calls.views import bp as calls_bp
+    from grants.home.views import bp as home_bp
+    from grants.organisations.views import bp as organisations_bp
+
+    for blueprint in (home_bp, accounts_bp, organisations_bp, calls_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from grants.home.errors import init_error_handlers
+
+    init_error_handlers(app)
+
+
+def register_commands(app: Flask) -> None:
+    from grants.accounts.cli import users_cli
+    from grants.demo.cli import demo_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)

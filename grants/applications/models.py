@@ -1,0 +1,237 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from grants.calls.models import BudgetSection
+from grants.database import Money, UTCDateTime, db, enum_type, utcnow
+from grants.lifecycle import checked_transition
+
+
+class ApplicantKind(StrEnum):
+    ORGANISATION = "organisation"
+    INDIVIDUAL = "individual"  # a person, e.g. a job seeker applying to the FRADEP
+
+
+class Applicant(db.Model):
+    """Who applies: an organisation or a person. Applications point here, so one application code
+    serves both; exactly one of ``organisation_id`` / ``person_id`` is set, matching ``kind``."""
+
+    __tablename__ = "applicants"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(kind = 'organisation' AND organisation_id IS NOT NULL AND person_id IS NULL)"
+            " OR (kind = 'individual' AND person_id IS NOT NULL AND organisation_id IS NULL)",
+            name="one_party_matching_kind",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[ApplicantKind] = mapped_column(enum_type(ApplicantKind, "applicant_kind"))
+    organisation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), unique=True
+    )
+    person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), unique=True)
+    # A person's postal address; an organisation's is on the organisation.
+    address: Mapped[str | None] = mapped_column(sa.String(300))
+
+    organisation = relationship("Organisation")
+    person = relationship("User")
+
+    @property
+    def display_name(self) -> str:
+        return self.organisation.name if self.organisation else self.person.full_name
+
+    def acting_users(self) -> list:
+        """The users who may act for this applicant: the organisation's members, or the person."""
+        if self.organisation is not None:
+            return [m.user for m in self.organisation.memberships]
+        return [self.person]
+
+    def is_represented_by(self, user) -> bool:
+        if self.kind == ApplicantKind.INDIVIDUAL:
+            return self.person_id == user.id
+        return any(m.user_id == user.id for m in self.organisation.memberships)
+
+
+class ApplicationState(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    CORRECTIONS_REQUESTED = "corrections_requested"  # demande de compléments
+    UNDER_REVIEW = "under_review"  # instruction, after eligibility screening
+    INELIGIBLE = "ineligible"
+    DECIDED = "decided"
+    WITHDRAWN = "withdrawn"
+
+
+APPLICATION_TRANSITIONS = {
+    ApplicationState.DRAFT: {ApplicationState.SUBMITTED, ApplicationState.WITHDRAWN},
+    ApplicationState.SUBMITTED: {
+        ApplicationState.CORRECTIONS_REQUESTED,
+        ApplicationState.UNDER_REVIEW,
+        ApplicationState.INELIGIBLE,
+        ApplicationState.WITHDRAWN,
+    },
+    ApplicationState.CORRECTIONS_REQUESTED: {ApplicationState.SUBMITTED, ApplicationState.WITHDRAWN},
+    ApplicationState.UNDER_REVIEW: {ApplicationState.DECIDED, ApplicationState.WITHDRAWN},
+    ApplicationState.INELIGIBLE: set(),
+    ApplicationState.DECIDED: set(),
+    ApplicationState.WITHDRAWN: set(),
+}
+
+
+class Application(db.Model):
+    """A dossier: one applicant's request to one call, with its budget and attachments.
+
+    ``version`` is SQLAlchemy's optimistic lock: two members saving the same draft from two browsers
+    cannot silently overwrite each other (the second save raises StaleDataError).
+    """
+
+    __tablename__ = "applications"
+    __table_args__ = (
+        sa.UniqueConstraint("reference"),
+        sa.CheckConstraint("amount_requested IS NULL OR amount_requested > 0", name="amount_requested_positive"),
+        sa.CheckConstraint("starts_on IS NULL OR ends_on IS NULL OR starts_on <= ends_on", name="starts_before_end"),
+        sa.CheckConstraint(
+            "beneficiaries_count IS NULL OR beneficiaries_count >= 0", name="beneficiaries_not_negative"
+        ),
+        sa.CheckConstraint(
+            "(state = 'draft') OR (reference IS NOT NULL AND submitted_at IS NOT NULL)"
+            " OR (state = 'withdrawn' AND submitted_at IS NULL)",
+            name="submitted_has_reference",
+        ),
+        sa.Index("ix_applications_call_state", "call_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id"))
+    applicant_id: Mapped[int] = mapped_column(sa.ForeignKey("applicants.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    reference: Mapped[str | None] = mapped_column(sa.String(30))
+    state: Mapped[ApplicationState] = mapped_column(
+        enum_type(ApplicationState, "application_state"), default=ApplicationState.DRAFT
+    )
+    version: Mapped[int] = mapped_column(default=1)
+
+    # The project (Cerfa 12156, "description du projet")
+    title: Mapped[str] = mapped_column(sa.String(200), default="")
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    objectives: Mapped[str] = mapped_column(sa.Text, default="")
+    target_public: Mapped[str] = mapped_column(sa.Text, default="")
+    beneficiaries_count: Mapped[int | None]
+    places: Mapped[str] = mapped_column(sa.String(300), default="")
+    partner_region: Mapped[str | None] = mapped_column(sa.String(100))
+    starts_on: Mapped[date | None]
+    ends_on: Mapped[date | None]
+
+    # The budget prévisionnel: totals are recomputed by the server from the lines on every save.
+    section: Mapped[BudgetSection | None] = mapped_column(enum_type(BudgetSection, "budget_section"))
+    amount_requested: Mapped[Decimal | None] = mapped_column(Money)
+    total_expenses: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    total_resources: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+
+    # Eligibility screening (a manager, before review)
+    eligible: Mapped[bool | None]
+    eligibility_reason: Mapped[str | None] = mapped_column(sa.Text)
+    screened_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    screened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    call = relationship("Call")
+    applicant = relationship("Applicant")
+    created_by = relationship("User", foreign_keys=[created_by_id])
+    budget_lines = relationship(
+        "BudgetLine", back_populates="application", order_by="BudgetLine.position", cascade="all, delete-orphan"
+    )
+    attachments = relationship("Attachment", back_populates="application", cascade="all, delete-orphan")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def move_to(self, target: ApplicationState) -> None:
+        self.state = checked_transition("application", APPLICATION_TRANSITIONS, self.state, target)
+
+    @property
+    def is_editable_by_applicant(self) -> bool:
+        return self.state in (ApplicationState.DRAFT, ApplicationState.CORRECTIONS_REQUESTED)
+
+    def __repr__(self) -> str:
+        return f"<Application {self.reference or self.id} {self.state}>"
+
+
+class BudgetLineKind(StrEnum):
+    EXPENSE = "expense"  # charges, accounts 60–68
+    RESOURCE = "resource"  # produits, accounts 70–79 (74: one line per funder, the Region's included)
+    IN_KIND_USE = "in_kind_use"  # 86, shown outside the main totals
+    IN_KIND_CONTRIBUTION = "in_kind_contribution"  # 87
+
+
+class BudgetLine(db.Model):
+    __tablename__ = "budget_lines"
+    __table_args__ = (sa.CheckConstraint("amount >= 0", name="amount_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[BudgetLineKind] = mapped_column(enum_type(BudgetLineKind, "budget_line_kind"))
+    account: Mapped[str] = mapped_column(sa.String(4))  # Cerfa plan account: "60", "74" …
+    label: Mapped[str] = mapped_column(sa.String(200))
+    funder: Mapped[str | None] = mapped_column(sa.String(120))  # for subsidy lines (74)
+    is_region_request: Mapped[bool] = mapped_column(default=False)  # the amount asked of the Region
+    amount: Mapped[Decimal] = mapped_column(Money)
+    position: Mapped[int] = mapped_column(default=0)
+
+    application = relationship("Application", back_populates="budget_lines")
+
+
+class Attachment(db.Model):
+    """A file stored outside static/ under a generated key, behind the storage interface."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (sa.CheckConstraint("size_bytes > 0", name="size_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    required_document_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("required_documents.id", ondelete="SET NULL")
+    )
+    original_filename: Mapped[str] = mapped_column(sa.String(255))
+    storage_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    application = relationship("Application", back_populates="attachments")
+    required_document = relationship("RequiredDocument")
+
+
+class CorrectionRequest(db.Model):
+    """A manager's demande de compléments: reopens the named sections until ``due_at``."""
+
+    __tablename__ = "correction_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    message: Mapped[str] = mapped_column(sa.Text)
+    sections: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    application = relationship("Application")

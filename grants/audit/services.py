@@ -1,0 +1,56 @@
+"""Writing the audit log. Each call adds one row to the current transaction: it is committed with the
+change it records, or rolled back with it."""
+
+from __future__ import annotations
+
+import re
+
+from flask import has_request_context, request
+
+from grants.audit.models import AuditEvent
+from grants.database import db
+
+
+def subject_type_of(subject) -> str:
+    """``CallEnvelope`` → ``call_envelope``: the name an audit row gives a model instance."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(subject).__name__).lower()
+
+
+def record_event(
+    action: str,
+    *,
+    actor=None,
+    subject=None,
+    from_state=None,
+    to_state=None,
+    **details,
+) -> AuditEvent:
+    """Add an audit row. ``subject`` is a model instance (its table name and id are kept)."""
+    event = AuditEvent(
+        action=action,
+        actor_id=getattr(actor, "id", None),
+        subject_type=subject_type_of(subject) if subject is not None else None,
+        subject_id=getattr(subject, "id", None),
+        from_state=getattr(from_state, "value", from_state),
+        to_state=getattr(to_state, "value", to_state),
+        ip_address=request.remote_addr if has_request_context() else None,
+        details={k: str(v) for k, v in details.items()},
+    )
+    if subject is not None and subject.id is None:
+        db.session.flush()  # the subject needs its id before we can point at it
+        event.subject_id = subject.id
+    db.session.add(event)
+    return event
+
+
+def record_transition(action: str, subject, from_state, to_state, *, actor=None, **details) -> AuditEvent:
+    """Audit a state change (one transition function per entity calls this)."""
+    return record_event(action, actor=actor, subject=subject, from_state=from_state, to_state=to_state, **details)
+
+
+def timeline(subject_type: str, subject_id: int) -> list[AuditEvent]:
+    return db.session.scalars(
+        db.select(AuditEvent)
+        .where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id)
+        .order_by(AuditEvent.occurred_at, AuditEvent.id)
+    ).all()

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from grants.calls.models import BudgetSection
+from grants.database import Money, UTCDateTime, db, enum_type, utcnow
+
+
+class Outcome(StrEnum):
+    AWARDED = "awarded"
+    REJECTED = "rejected"
+    WAITLISTED = "waitlisted"
+
+
+class Decision(db.Model):
+    """The programme manager's (or committee's) decision on an application.
+
+    For an award, ``amount`` is what is committed now (after increases, decreases or cancellation) and
+    ``paid`` what has been paid; both are sums of the ledger rows that name this decision.
+    """
+
+    __tablename__ = "decisions"
+    __table_args__ = (
+        sa.UniqueConstraint("application_id"),
+        sa.CheckConstraint(
+            "(outcome = 'awarded') = (amount IS NOT NULL AND section IS NOT NULL)", name="award_has_amount"
+        ),
+        sa.CheckConstraint("outcome <> 'rejected' OR reason IS NOT NULL", name="rejection_has_reason"),
+        sa.CheckConstraint("amount IS NULL OR amount >= 0", name="amount_not_negative"),
+        sa.CheckConstraint("paid >= 0", name="paid_not_negative"),
+        sa.CheckConstraint("amount IS NULL OR paid <= amount", name="paid_within_amount"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(sa.ForeignKey("applications.id"))
+    outcome: Mapped[Outcome] = mapped_column(enum_type(Outcome, "outcome"))
+    section: Mapped[BudgetSection | None] = mapped_column(enum_type(BudgetSection, "budget_section"))
+    amount: Mapped[Decimal | None] = mapped_column(Money)
+    paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    decided_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    application = relationship("Application")
+    decided_by = relationship("User")
+
+
+class MovementKind(StrEnum):
+    COMMITMENT = "commitment"  # an award: committed += amount
+    INCREASE = "increase"  # committed += amount
+    DECREASE = "decrease"  # committed -= amount
+    CANCELLATION = "cancellation"  # committed -= amount
+    PAYMENT = "payment"  # paid += amount (a tranche: advance, balance)
+    RECOVERY = "recovery"  # paid -= amount (titre de recette after a cancellation)
+
+
+class PaymentTranche(StrEnum):
+    ADVANCE = "advance"  # avance, on signature
+    INSTALMENT = "instalment"
+    BALANCE = "balance"  # solde, on the final report
+
+
+class EnvelopeMovement(db.Model):
+    """The append-only envelope ledger: one row per award, change or payment, never updated nor
+    deleted (the migration installs triggers that refuse both). ``amount`` is always positive; the
+    kind says which way it moves the figures."""
+
+    __tablename__ = "envelope_movements"
+    __table_args__ = (
+        sa.CheckConstraint("amount > 0", name="amount_positive"),
+        sa.CheckConstraint("(kind = 'payment') = (tranche IS NOT NULL)", name="payment_has_tranche"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    envelope_id: Mapped[int] = mapped_column(sa.ForeignKey("call_envelopes.id"), index=True)
+    decision_id: Mapped[int | None] = mapped_column(sa.ForeignKey("decisions.id"), index=True)
+    kind: Mapped[MovementKind] = mapped_column(enum_type(MovementKind, "movement_kind"))
+    tranche: Mapped[PaymentTranche | None] = mapped_column(enum_type(PaymentTranche, "payment_tranche"))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    effective_on: Mapped[date | None]  # payment date (mandatement)
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    actor_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    envelope = relationship("CallEnvelope")
+    decision = relationship("Decision")
+    actor = relationship("User")

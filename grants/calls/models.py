@@ -1,0 +1,244 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from grants.database import Money, UTCDateTime, db, enum_type, utcnow
+from grants.lifecycle import checked_transition
+
+
+class BudgetSection(StrEnum):
+    OPERATING = "fonctionnement"
+    INVESTMENT = "investissement"
+
+
+class CallState(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"  # published, opens by itself at opens_at
+    OPEN = "open"
+    CLOSED = "closed"
+    ARCHIVED = "archived"
+
+
+class ApplicantKinds(StrEnum):
+    ORGANISATIONS = "organisations"
+    INDIVIDUALS = "individuals"  # e.g. FRADEP: projects of job seekers
+    BOTH = "both"
+
+
+CALL_TRANSITIONS = {
+    CallState.DRAFT: {CallState.SCHEDULED, CallState.OPEN},
+    CallState.SCHEDULED: {CallState.OPEN, CallState.DRAFT},
+    CallState.OPEN: {CallState.CLOSED},
+    CallState.CLOSED: {CallState.ARCHIVED},
+    CallState.ARCHIVED: set(),
+}
+
+
+class Programme(db.Model):
+    """A budget line of the Region, such as "Relations internationales"."""
+
+    __tablename__ = "programmes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    budgets = relationship(
+        "ProgrammeBudget", back_populates="programme", order_by="ProgrammeBudget.year, ProgrammeBudget.section"
+    )
+    calls = relationship("Call", back_populates="programme", order_by="Call.opens_at")
+
+
+class ProgrammeBudget(db.Model):
+    """A programme's yearly authorisation for one budget section (AP / AE), and how much of it is
+    carved into call envelopes. ``carved`` is kept by the calls service with a conditional update."""
+
+    __tablename__ = "programme_budgets"
+    __table_args__ = (
+        sa.UniqueConstraint("programme_id", "year", "section"),
+        sa.CheckConstraint("authorised >= 0", name="authorised_not_negative"),
+        sa.CheckConstraint("carved >= 0", name="carved_not_negative"),
+        sa.CheckConstraint("carved <= authorised", name="carved_within_authorised"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(sa.ForeignKey("programmes.id"), index=True)
+    year: Mapped[int]
+    section: Mapped[BudgetSection] = mapped_column(enum_type(BudgetSection, "budget_section"))
+    authorised: Mapped[Decimal] = mapped_column(Money)
+    carved: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+
+    programme = relationship("Programme", back_populates="budgets")
+
+    @property
+    def free(self) -> Decimal:
+        return self.authorised - self.carved
+
+
+class Call(db.Model):
+    """A call for projects (appel à projets)."""
+
+    __tablename__ = "calls"
+    __table_args__ = (
+        sa.CheckConstraint("closes_at > opens_at", name="closes_after_opening"),
+        sa.CheckConstraint("min_grant >= 0", name="min_grant_not_negative"),
+        sa.CheckConstraint("max_grant >= min_grant", name="max_grant_not_below_min"),
+        sa.CheckConstraint(
+            "max_share_of_cost > 0 AND max_share_of_cost <= 1", name="max_share_is_a_fraction"
+        ),
+        sa.CheckConstraint("last_reference_number >= 0", name="reference_counter_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(sa.ForeignKey("programmes.id"), index=True)
+    year: Mapped[int]  # the budget year whose authorisation the envelopes are carved from
+    title: Mapped[str] = mapped_column(sa.String(200))
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    reference_prefix: Mapped[str] = mapped_column(sa.String(8))  # SISA → SISA-2026-0042
+    summary: Mapped[str] = mapped_column(sa.String(400), default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")  # Markdown, rendered sanitised
+    eligibility_rules: Mapped[str] = mapped_column(sa.Text, default="")
+    applicant_kinds: Mapped[ApplicantKinds] = mapped_column(
+        enum_type(ApplicantKinds, "applicant_kinds"), default=ApplicantKinds.ORGANISATIONS
+    )
+    eligible_legal_forms: Mapped[list[str]] = mapped_column(sa.JSON, default=list)  # empty: any
+    partner_regions: Mapped[list[str]] = mapped_column(sa.JSON, default=list)  # cooperation calls
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[CallState] = mapped_column(enum_type(CallState, "call_state"), default=CallState.DRAFT)
+    min_grant: Mapped[Decimal] = mapped_column(Money)
+    max_grant: Mapped[Decimal] = mapped_column(Money)
+    max_share_of_cost: Mapped[Decimal] = mapped_column(sa.Numeric(5, 4), default=Decimal("1"))
+    reminder_offsets_days: Mapped[list[int]] = mapped_column(sa.JSON, default=lambda: [7, 2])
+    blind_review: Mapped[bool] = mapped_column(default=True)
+    show_review_comments: Mapped[bool] = mapped_column(default=False)
+    last_reference_number: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    programme = relationship("Programme", back_populates="calls")
+    envelopes = relationship(
+        "CallEnvelope", back_populates="call", order_by="CallEnvelope.section", cascade="all, delete-orphan"
+    )
+    funders = relationship("CallFunder", back_populates="call", cascade="all, delete-orphan")
+    criteria = relationship(
+        "Criterion", back_populates="call", order_by="Criterion.position", cascade="all, delete-orphan"
+    )
+    required_documents = relationship(
+        "RequiredDocument",
+        back_populates="call",
+        order_by="RequiredDocument.position",
+        cascade="all, delete-orphan",
+    )
+
+    def move_to(self, target: CallState) -> None:
+        self.state = checked_transition("call", CALL_TRANSITIONS, self.state, target)
+
+    def accepts_submissions_at(self, instant: datetime) -> bool:
+        """The server's deadline rule: open, and strictly before closes_at (to the second)."""
+        return self.state == CallState.OPEN and self.opens_at <= instant < self.closes_at
+
+    def envelope_for(self, section: BudgetSection) -> CallEnvelope | None:
+        return next((e for e in self.envelopes if e.section == section), None)
+
+    @property
+    def envelope_total(self) -> Decimal:
+        return sum((e.amount for e in self.envelopes), Decimal("0.00"))
+
+    @property
+    def envelope_remaining(self) -> Decimal:
+        return sum((e.remaining for e in self.envelopes), Decimal("0.00"))
+
+    def __repr__(self) -> str:
+        return f"<Call {self.slug}>"
+
+
+class CallEnvelope(db.Model):
+    """The money set aside for a call in one budget section.
+
+    ``committed`` and ``paid`` are the sums of the envelope ledger (awards.models.EnvelopeMovement),
+    kept here so that a single conditional UPDATE can refuse an overspend; the check constraints make
+    the database itself refuse committed > amount or paid > committed.
+    """
+
+    __tablename__ = "call_envelopes"
+    __table_args__ = (
+        sa.UniqueConstraint("call_id", "section"),
+        sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
+        sa.CheckConstraint("committed >= 0", name="committed_not_negative"),
+        sa.CheckConstraint("committed <= amount", name="committed_within_envelope"),
+        sa.CheckConstraint("paid >= 0", name="paid_not_negative"),
+        sa.CheckConstraint("paid <= committed", name="paid_within_committed"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    section: Mapped[BudgetSection] = mapped_column(enum_type(BudgetSection, "budget_section"))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    committed: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+
+    call = relationship("Call", back_populates="envelopes")
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.amount - self.committed
+
+
+class CallFunder(db.Model):
+    """A co-funder's share of a call's envelope (the FIPCE is co-funded by the Region and ADEME)."""
+
+    __tablename__ = "call_funders"
+    __table_args__ = (
+        sa.UniqueConstraint("call_id", "name"),
+        sa.CheckConstraint("share > 0 AND share <= 1", name="share_is_a_fraction"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    share: Mapped[Decimal] = mapped_column(sa.Numeric(5, 4))
+
+    call = relationship("Call", back_populates="funders")
+
+
+class Criterion(db.Model):
+    """A scoring criterion of a call's grid, scored from 0 to ``scale_max``."""
+
+    __tablename__ = "criteria"
+    __table_args__ = (
+        sa.CheckConstraint("weight > 0", name="weight_positive"),
+        sa.CheckConstraint("scale_max > 0", name="scale_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    guidance: Mapped[str] = mapped_column(sa.Text, default="")
+    weight: Mapped[Decimal] = mapped_column(sa.Numeric(6, 2))
+    scale_max: Mapped[int] = mapped_column(default=5)
+
+    call = relationship("Call", back_populates="criteria")
+
+
+class RequiredDocument(db.Model):
+    """A document the call asks for (statutes, RIB, accounts …) and the kinds of file it accepts."""
+
+    __tablename__ = "required_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    required: Mapped[bool] = mapped_column(default=True)
+    accepted_types: Mapped[list[str]] = mapped_column(sa.JSON, default=lambda: ["pdf"])
+
+    call = relationship("Call", back_populates="required_documents")

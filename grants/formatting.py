@@ -1,0 +1,44 @@
+"""How amounts and instants read on screen: euros the French way, times in Europe/Paris."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask_babel import format_currency, format_date, format_datetime, get_locale
+
+
+def money(amount: Decimal | None) -> str:
+    """``Decimal("1234.5")`` → ``1 234,50 €`` in French, ``€1,234.50`` in English."""
+    if amount is None:
+        return "—"
+    return format_currency(amount, "EUR", locale=get_locale())
+
+
+def millions(amount: Decimal | None) -> str:
+    """Budget-presentation style: ``4076000`` → ``4,076 M€``."""
+    if amount is None:
+        return "—"
+    from babel.numbers import format_decimal
+
+    return f"{format_decimal(Decimal(amount) / Decimal(1_000_000), format='#,##0.000', locale=get_locale())} M€"
+
+
+def local_datetime(instant: datetime | None, fmt: str = "medium") -> str:
+    """An aware instant shown in the configured time zone (Europe/Paris)."""
+    if instant is None:
+        return "—"
+    return format_datetime(instant, fmt)
+
+
+def local_date(day: date | datetime | None, fmt: str = "medium") -> str:
+    if day is None:
+        return "—"
+    return format_date(day, fmt)
+
+
+def register_filters(app) -> None:
+    app.jinja_env.filters.update(
+        money=money, millions=millions, local_datetime=local_datetime, local_date=local_date
+    )
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale())

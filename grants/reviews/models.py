@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from grants.database import Money, UTCDateTime, db, enum_type, utcnow
+from grants.lifecycle import checked_transition
+
+
+class ConflictOfInterest(db.Model):
+    """A reviewer's declared tie to an applicant: he can never be assigned its applications.
+    (Membership of the applicant organisation is a conflict too, without a declaration.)"""
+
+    __tablename__ = "conflicts_of_interest"
+    __table_args__ = (sa.UniqueConstraint("reviewer_id", "applicant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reviewer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    applicant_id: Mapped[int] = mapped_column(sa.ForeignKey("applicants.id"), index=True)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AssignmentState(StrEnum):
+    ASSIGNED = "assigned"
+    RECUSED = "recused"  # the reviewer stepped aside, with a reason; the manager reassigns
+
+
+class ReviewAssignment(db.Model):
+    __tablename__ = "review_assignments"
+    __table_args__ = (
+        sa.UniqueConstraint("application_id", "reviewer_id"),
+        sa.CheckConstraint(
+            "(state = 'recused') = (recusal_reason IS NOT NULL)", name="recusal_has_reason"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    reviewer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    assigned_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    due_on: Mapped[date]
+    state: Mapped[AssignmentState] = mapped_column(
+        enum_type(AssignmentState, "assignment_state"), default=AssignmentState.ASSIGNED
+    )
+    recusal_reason: Mapped[str | None] = mapped_column(sa.Text)
+
+    application = relationship("Application")
+    reviewer = relationship("User", foreign_keys=[reviewer_id])
+    review = relationship("Review", back_populates="assignment", uselist=False)
+
+
+class ReviewState(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"  # locked
+
+
+class Opinion(StrEnum):
+    FUND = "fund"  # as asked
+    FUND_LOWER = "fund_lower"  # with a suggested amount
+    DO_NOT_FUND = "do_not_fund"
+
+
+REVIEW_TRANSITIONS = {ReviewState.DRAFT: {ReviewState.SUBMITTED}, ReviewState.SUBMITTED: set()}
+
+
+class Review(db.Model):
+    """One reviewer's scoring of one application (one per assignment)."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        sa.UniqueConstraint("assignment_id"),
+        sa.CheckConstraint(
+            "(state = 'draft' AND submitted_at IS NULL)"
+            " OR (state = 'submitted' AND submitted_at IS NOT NULL AND opinion IS NOT NULL)",
+            name="submitted_is_complete",
+        ),
+        sa.CheckConstraint(
+            "(opinion = 'fund_lower') = (suggested_amount IS NOT NULL)", name="suggested_amount_with_lower"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(sa.ForeignKey("review_assignments.id", ondelete="CASCADE"))
+    state: Mapped[ReviewState] = mapped_column(enum_type(ReviewState, "review_state"), default=ReviewState.DRAFT)
+    opinion: Mapped[Opinion | None] = mapped_column(enum_type(Opinion, "opinion"))
+    suggested_amount: Mapped[Decimal | None] = mapped_column(Money)
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    assignment = relationship("ReviewAssignment", back_populates="review")
+    scores = relationship("CriterionScore", back_populates="review", cascade="all, delete-orphan")
+
+    def move_to(self, target: ReviewState) -> None:
+        self.state = checked_transition("review", REVIEW_TRANSITIONS, self.state, target)
+
+
+class CriterionScore(db.Model):
+    __tablename__ = "criterion_scores"
+    __table_args__ = (
+        sa.UniqueConstraint("review_id", "criterion_id"),
+        sa.CheckConstraint("score >= 0", name="score_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(sa.ForeignKey("reviews.id", ondelete="CASCADE"), index=True)
+    criterion_id: Mapped[int] = mapped_column(sa.ForeignKey("criteria.id", ondelete="CASCADE"))
+    score: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2))
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
+
+    review = relationship("Review", back_populates="scores")
+    criterion = relationship("Criterion")

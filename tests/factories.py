@@ -1,0 +1,233 @@
+"""factory_boy factories for every model; objects are committed so that requests see them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import factory
+from factory.alchemy import SQLAlchemyModelFactory
+from stdnum import luhn
+
+from grants.accounts.passwords import hash_password
+from grants.database import db, utcnow
+from grants.models import (
+    Applicant,
+    ApplicantKind,
+    Application,
+    ApplicationState,
+    BudgetSection,
+    Call,
+    CallEnvelope,
+    CallState,
+    Criterion,
+    Membership,
+    MembershipRole,
+    Organisation,
+    Programme,
+    ProgrammeBudget,
+    RequiredDocument,
+    ReviewAssignment,
+    StaffRole,
+    User,
+)
+
+TEST_PASSWORD = "correct horse battery staple"
+
+def luhn_siret(seed: int) -> str:
+    """A valid SIRET made from a number: a Luhn-valid SIREN, then a NIC that makes all 14 valid."""
+    siren_body = f"{(seed * 7919 + 10000000) % 10**8:08d}"
+    siren = siren_body + luhn.calc_check_digit(siren_body)
+    body = siren + f"{seed % 10000:04d}"
+    return body + luhn.calc_check_digit(body)
+
+
+class BaseFactory(SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        sqlalchemy_session_factory = lambda: db.session  # noqa: E731
+        sqlalchemy_session_persistence = "commit"
+
+
+class UserFactory(BaseFactory):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"user{n}@example.org")
+    full_name = factory.Faker("name", locale="fr_FR")
+    password_hash = factory.LazyFunction(lambda: hash_password(TEST_PASSWORD))
+    locale = "fr"
+    active = True
+    staff_role = None
+
+
+class ManagerFactory(UserFactory):
+    staff_role = StaffRole.MANAGER
+    email = factory.Sequence(lambda n: f"manager{n}@region.example")
+
+
+class ReviewerFactory(UserFactory):
+    staff_role = StaffRole.REVIEWER
+    email = factory.Sequence(lambda n: f"reviewer{n}@region.example")
+
+
+class AdminFactory(UserFactory):
+    staff_role = StaffRole.ADMIN
+    email = factory.Sequence(lambda n: f"admin{n}@region.example")
+
+
+class OrganisationFactory(BaseFactory):
+    class Meta:
+        model = Organisation
+
+    name = factory.Sequence(lambda n: f"Association Solidarité {n}")
+    legal_form = "association"
+    siret = factory.Sequence(lambda n: luhn_siret(n + 1))
+    rna = factory.Sequence(lambda n: f"W59{n:07d}")
+    street = "12 rue de Paris"
+    postal_code = "59000"
+    city = "Lille"
+    email = factory.Sequence(lambda n: f"contact{n}@asso.example")
+    phone = "03 20 00 00 00"
+
+
+class MembershipFactory(BaseFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    organisation = factory.SubFactory(OrganisationFactory)
+    role = MembershipRole.OWNER
+
+
+class OrganisationApplicantFactory(BaseFactory):
+    class Meta:
+        model = Applicant
+
+    kind = ApplicantKind.ORGANISATION
+    organisation = factory.SubFactory(OrganisationFactory)
+
+
+class IndividualApplicantFactory(BaseFactory):
+    class Meta:
+        model = Applicant
+
+    kind = ApplicantKind.INDIVIDUAL
+    person = factory.SubFactory(UserFactory)
+    address = "3 place du Théâtre, 59800 Lille"
+
+
+def member_of(organisation: Organisation | None = None, **user_fields) -> User:
+    """A user who is a member (owner) of ``organisation`` (a new one by default), with an Applicant."""
+    organisation = organisation or OrganisationFactory()
+    user = UserFactory(**user_fields)
+    MembershipFactory(user=user, organisation=organisation)
+    if db.session.scalar(db.select(Applicant).where(Applicant.organisation_id == organisation.id)) is None:
+        OrganisationApplicantFactory(organisation=organisation)
+    return user
+
+
+class ProgrammeFactory(BaseFactory):
+    class Meta:
+        model = Programme
+
+    code = factory.Sequence(lambda n: f"prog-{n}")
+    name = factory.Sequence(lambda n: f"Programme {n}")
+    description = ""
+
+
+class ProgrammeBudgetFactory(BaseFactory):
+    class Meta:
+        model = ProgrammeBudget
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    year = 2026
+    section = BudgetSection.OPERATING
+    authorised = Decimal("1000000.00")
+    carved = Decimal("0.00")
+
+
+class CallFactory(BaseFactory):
+    class Meta:
+        model = Call
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    year = 2026
+    title = factory.Sequence(lambda n: f"Appel à projets {n}")
+    slug = factory.Sequence(lambda n: f"appel-{n}")
+    reference_prefix = "AAP"
+    summary = "Un appel à projets de test."
+    description = "Soutenir des projets **associatifs**."
+    eligibility_rules = "Associations loi 1901 de la région."
+    opens_at = factory.LazyFunction(lambda: utcnow() - timedelta(days=10))
+    closes_at = factory.LazyFunction(lambda: utcnow() + timedelta(days=20))
+    state = CallState.OPEN
+    min_grant = Decimal("1000.00")
+    max_grant = Decimal("20000.00")
+    max_share_of_cost = Decimal("0.8000")
+
+
+class CallEnvelopeFactory(BaseFactory):
+    class Meta:
+        model = CallEnvelope
+
+    call = factory.SubFactory(CallFactory)
+    section = BudgetSection.OPERATING
+    amount = Decimal("100000.00")
+
+
+class CriterionFactory(BaseFactory):
+    class Meta:
+        model = Criterion
+
+    call = factory.SubFactory(CallFactory)
+    position = factory.Sequence(int)
+    name = factory.Sequence(lambda n: f"Critère {n}")
+    weight = Decimal("1.00")
+    scale_max = 5
+
+
+class RequiredDocumentFactory(BaseFactory):
+    class Meta:
+        model = RequiredDocument
+
+    call = factory.SubFactory(CallFactory)
+    name = "Statuts de l'association"
+    required = True
+    accepted_types = ["pdf"]
+
+
+class ApplicationFactory(BaseFactory):
+    class Meta:
+        model = Application
+
+    call = factory.SubFactory(CallFactory)
+    applicant = factory.SubFactory(OrganisationApplicantFactory)
+    created_by = factory.SubFactory(UserFactory)
+    state = ApplicationState.DRAFT
+    title = factory.Sequence(lambda n: f"Projet {n}")
+    summary = "Un projet de solidarité internationale."
+    section = BudgetSection.OPERATING
+    amount_requested = Decimal("5000.00")
+    total_expenses = Decimal("10000.00")
+    total_resources = Decimal("10000.00")
+
+
+class SubmittedApplicationFactory(ApplicationFactory):
+    state = ApplicationState.SUBMITTED
+    reference = factory.Sequence(lambda n: f"AAP-2026-{n + 1:04d}")
+    submitted_at = factory.LazyFunction(utcnow)
+
+
+class ReviewAssignmentFactory(BaseFactory):
+    class Meta:
+        model = ReviewAssignment
+
+    application = factory.SubFactory(SubmittedApplicationFactory, state=ApplicationState.UNDER_REVIEW)
+    reviewer = factory.SubFactory(ReviewerFactory)
+    assigned_by = factory.SubFactory(ManagerFactory)
+    due_on = factory.LazyFunction(lambda: date.today() + timedelta(days=14))
+
+
+def aware(year, month, day, hour=0, minute=0, second=0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)

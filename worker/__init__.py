@@ -1,0 +1,38 @@
+"""The Celery app, bound to the Flask app as in Flask's documentation (patterns/celery): every task
+runs inside an application context, so it uses the same configuration and database session rules
+as a request. Start a worker with ``celery -A worker.app worker`` and the scheduler with
+``celery -A worker.app beat``."""
+
+from __future__ import annotations
+
+from celery import Celery, Task
+from celery.schedules import crontab
+from flask import Flask
+
+BEAT_SCHEDULE = {
+    # Outbox rows left pending (broker down at commit time, worker crash) are sent again.
+    "requeue-stale-notifications": {
+        "task": "grants.notifications.tasks.requeue_stale_notifications",
+        "schedule": 60.0,
+    },
+    # Calls open and close by themselves; the server enforces closes_at on every submission anyway.
+    "open-and-close-calls": {
+        "task": "grants.calls.tasks.open_and_close_due_calls",
+        "schedule": crontab(minute="*"),
+    },
+}
+
+
+def celery_init_app(app: Flask) -> Celery:
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.config_from_object(app.config["CELERY"])
+    celery_app.conf.beat_schedule = BEAT_SCHEDULE
+    celery_app.conf.include = ["grants.notifications.tasks", "grants.calls.tasks"]
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app
