@@ -96,7 +96,10 @@ class Config:
         "worker_prefetch_multiplier": 1,
         "timezone": TIME_ZONE,
         "broker_connection_retry_on_startup": True,
+        # One queue name per deployment (or per test run) on a shared Redis.
+        "task_default_queue": os.environ.get("CELERY_QUEUE", "subventia"),
     }
+    NOTIFICATION_RETRY_BASE_SECONDS = int(os.environ.get("NOTIFICATION_RETRY_BASE_SECONDS", 30))
     # In-process delivery when no broker is configured (embedded default, unit tests).
     TASKS_RUN_IN_PROCESS = False
 

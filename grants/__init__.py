@@ -111,11 +111,12 @@ def init_login(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from grants.accounts.views import bp as accounts_bp
+    from grants.audit.views import bp as audit_bp
     from grants.calls.views import bp as calls_bp
     from grants.home.views import bp as home_bp
     from grants.organisations.views import bp as organisations_bp
 
-    for blueprint in (home_bp, accounts_bp, organisations_bp, calls_bp):
+    for blueprint in (home_bp, accounts_bp, organisations_bp, calls_bp, audit_bp):
         app.register_blueprint(blueprint)
 
 

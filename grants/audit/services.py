@@ -54,3 +54,14 @@ def timeline(subject_type: str, subject_id: int) -> list[AuditEvent]:
         .where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id)
         .order_by(AuditEvent.occurred_at, AuditEvent.id)
     ).all()
+
+
+def search_events(*, action: str | None = None, page: int = 1, per_page: int = 50):
+    """One page of the audit log, newest first, and whether there is a next page."""
+    query = db.select(AuditEvent).options(db.joinedload(AuditEvent.actor)).order_by(
+        AuditEvent.occurred_at.desc(), AuditEvent.id.desc()
+    )
+    if action:
+        query = query.where(AuditEvent.action == action)
+    rows = db.session.scalars(query.offset((page - 1) * per_page).limit(per_page + 1)).all()
+    return rows[:per_page], len(rows) > per_page

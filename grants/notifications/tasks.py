@@ -51,7 +51,8 @@ def deliver_notification(self, notification_id: int) -> None:
         if gave_up:
             current_app.logger.error("notification %s failed for good: %s", notification_id, exc)
             return
-        raise self.retry(exc=exc, countdown=min(30 * 2 ** (notification.attempts - 1), 3600)) from exc
+        base = current_app.config["NOTIFICATION_RETRY_BASE_SECONDS"]
+        raise self.retry(exc=exc, countdown=min(base * 2 ** (notification.attempts - 1), 3600)) from exc
     notification.status = NotificationStatus.SENT
     notification.sent_at = utcnow()
     notification.last_error = None

@@ -1,0 +1,36 @@
+# The two commands of README.md:
+#   make run    set up and run the app on its embedded default (SQLite under instance/, demo data,
+#               background tasks in-process, no Redis or PostgreSQL) at http://127.0.0.1:5000
+#   make test   set up and run the whole test suite (SQLite, and PostgreSQL + Redis where they run)
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TRANSLATIONS := grants/translations
+
+.PHONY: run test install translations lint clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+translations: install
+	$(BIN)/pybabel compile --use-fuzzy --statistics -d $(TRANSLATIONS)
+
+run: translations
+	SUBVENTIA_CONFIG=development $(BIN)/flask --app wsgi db upgrade
+	SUBVENTIA_CONFIG=development $(BIN)/flask --app wsgi demo seed
+	SUBVENTIA_CONFIG=development $(BIN)/python -m worker.embedded
+
+lint: install
+	$(BIN)/ruff check .
+
+test: translations lint
+	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,134 @@
+"""Every route states who may call it, and the rule holds for every role.
+
+The test walks ``app.url_map``: a new route without ``@allow(...)`` fails here, and so does a route whose
+rule lets the wrong role in. Each refused request is a 302 to the login page (anonymous) or a 403.
+"""
+
+from __future__ import annotations
+
+import html5lib
+import pytest
+from flask import url_for
+
+from grants.access import Access
+from tests.factories import (
+    AdminFactory,
+    IndividualApplicantFactory,
+    ManagerFactory,
+    ReviewerFactory,
+    UserFactory,
+    member_of,
+)
+
+# Which identities satisfy which rule; anything else must be refused.
+SATISFIED_BY = {
+    Access.PUBLIC: {"anonymous", "member", "individual", "reviewer", "manager", "admin", "no_role"},
+    Access.AUTHENTICATED: {"member", "individual", "reviewer", "manager", "admin", "no_role"},
+    Access.APPLICANT: {"member", "individual"},
+    Access.REVIEWER: {"reviewer"},
+    Access.MANAGER: {"manager", "admin"},
+    Access.ADMIN: {"admin"},
+}
+
+
+def application_routes(app):
+    return [rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"]
+
+
+def example_url(app, rule) -> str:
+    """The rule's URL with ids that exist nowhere: access is decided before any lookup."""
+    values = {}
+    for argument in rule.arguments:
+        converter = rule._converters[argument]
+        values[argument] = 987654 if type(converter).__name__ == "IntegerConverter" else "inexistant"
+    with app.test_request_context():
+        return url_for(rule.endpoint, **values)
+
+
+@pytest.fixture
+def identities(app):
+    individual = IndividualApplicantFactory().person
+    return {
+        "anonymous": None,
+        "member": member_of(),
+        "individual": individual,
+        "reviewer": ReviewerFactory(),
+        "manager": ManagerFactory(),
+        "admin": AdminFactory(),
+        "no_role": UserFactory(),
+    }
+
+
+def sign_in(client, user) -> None:
+    with client.session_transaction() as session:
+        session.clear()
+        if user is not None:
+            session["_user_id"] = user.get_id()
+            session["_fresh"] = True
+
+
+def test_every_route_declares_who_may_call_it(app):
+    missing = [
+        rule.endpoint
+        for rule in application_routes(app)
+        if not isinstance(getattr(app.view_functions[rule.endpoint], "access_rule", None), Access)
+    ]
+    assert missing == [], f"routes without @allow(...): {missing}"
+
+
+def test_the_route_list_is_not_empty(app):
+    assert len(application_routes(app)) >= 10
+
+
+@pytest.mark.parametrize("identity", ["anonymous", "member", "individual", "reviewer", "manager", "admin", "no_role"])
+def test_each_identity_is_refused_exactly_where_its_rules_say(app, client, identities, identity):
+    user = identities[identity]
+    problems = []
+    for rule in application_routes(app):
+        access = app.view_functions[rule.endpoint].access_rule
+        url = example_url(app, rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            sign_in(client, user)
+            response = client.open(url, method=method)
+            allowed = identity in SATISFIED_BY[access]
+            if not allowed:
+                expected = 302 if identity == "anonymous" else 403
+                if response.status_code != expected or (
+                    expected == 302 and "/connexion" not in response.headers.get("Location", "")
+                ):
+                    problems.append(f"{method} {url} ({access}) gave {response.status_code}, expected {expected}")
+            elif response.status_code in (403, 500):
+                problems.append(f"{method} {url} ({access}) refused an allowed {identity}: {response.status_code}")
+    assert problems == []
+
+
+def test_every_page_a_role_can_open_is_well_formed_html(app, client, identities):
+    """Every GET page without URL arguments parses as HTML5 without errors, for every identity."""
+    parser = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
+    checked = 0
+    for identity, user in identities.items():
+        for rule in application_routes(app):
+            access = app.view_functions[rule.endpoint].access_rule
+            if rule.arguments or "GET" not in rule.methods or identity not in SATISFIED_BY[access]:
+                continue
+            sign_in(client, user)
+            response = client.get(example_url(app, rule))
+            if response.status_code == 200 and response.mimetype == "text/html":
+                try:
+                    parser.parse(response.get_data(as_text=True))
+                except html5lib.html5parser.ParseError as error:
+                    pytest.fail(f"{rule.rule} as {identity}: {error}")
+                checked += 1
+    assert checked > 0
+
+
+def test_refused_access_is_audited(app, client, identities):
+    from grants.audit.models import AuditEvent
+    from grants.database import db
+
+    sign_in(client, identities["member"])
+    with app.test_request_context():
+        audit_log = url_for("audit.index")
+    assert client.get(audit_log).status_code == 403
+    event = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "access.refused")).one()
+    assert event.actor_id == identities["member"].id
