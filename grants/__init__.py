@@ -31,6 +31,8 @@ def create_app(config_name_or_object=None) -> Flask:
     load_config(app, config_name_or_object)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    import grants.models  # noqa: F401 — every table in the metadata, for Alembic and relationships
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)

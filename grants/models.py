@@ -26,7 +26,13 @@ from grants.calls.models import (
     RequiredDocument,
 )
 from grants.notifications.models import Notification, NotificationStatus
-from grants.organisations.models import Invitation, LegalForm, Membership, MembershipRole, Organisation
+from grants.organisations.models import (
+    Invitation,
+    LegalForm,
+    Membership,
+    MembershipRole,
+    Organisation,
+)
 from grants.reviews.models import (
     AssignmentState,
     ConflictOfInterest,
