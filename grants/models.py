@@ -12,7 +12,14 @@ from grants.applications.models import (
     CorrectionRequest,
 )
 from grants.audit.models import AuditEvent
-from grants.awards.models import Decision, EnvelopeMovement, MovementKind, Outcome, PaymentTranche
+from grants.awards.models import (
+    Decision,
+    DirectGrant,
+    EnvelopeMovement,
+    MovementKind,
+    Outcome,
+    PaymentTranche,
+)
 from grants.calls.models import (
     ApplicantKinds,
     BudgetSection,
@@ -47,7 +54,7 @@ __all__ = [
     "Applicant", "ApplicantKind", "ApplicantKinds", "Application", "ApplicationState", "AssignmentState",
     "Attachment", "AuditEvent", "BudgetLine", "BudgetLineKind", "BudgetSection", "Call", "CallEnvelope",
     "CallFunder", "CallState", "ConflictOfInterest", "CorrectionRequest", "Criterion", "CriterionScore",
-    "Decision", "EnvelopeMovement", "Invitation", "LegalForm", "Membership", "MembershipRole",
+    "Decision", "DirectGrant", "EnvelopeMovement", "Invitation", "LegalForm", "Membership", "MembershipRole",
     "MovementKind", "Notification", "NotificationStatus", "Opinion", "Organisation", "Outcome",
     "PaymentTranche", "Programme", "ProgrammeBudget", "RequiredDocument", "Review", "ReviewAssignment",
     "ReviewState", "StaffRole", "User",

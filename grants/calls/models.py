@@ -57,15 +57,17 @@ class Programme(db.Model):
 
 
 class ProgrammeBudget(db.Model):
-    """A programme's yearly authorisation for one budget section (AP / AE), and how much of it is
-    carved into call envelopes. ``carved`` is kept by the calls service with a conditional update."""
+    """A programme's yearly authorisation for one budget section (AP / AE): how much of it is carved
+    into call envelopes, and how much is committed by direct grants outside calls. Both are moved only
+    by conditional UPDATEs in the services, and the database refuses carved + direct > authorised."""
 
     __tablename__ = "programme_budgets"
     __table_args__ = (
         sa.UniqueConstraint("programme_id", "year", "section"),
         sa.CheckConstraint("authorised >= 0", name="authorised_not_negative"),
         sa.CheckConstraint("carved >= 0", name="carved_not_negative"),
-        sa.CheckConstraint("carved <= authorised", name="carved_within_authorised"),
+        sa.CheckConstraint("direct_committed >= 0", name="direct_committed_not_negative"),
+        sa.CheckConstraint("carved + direct_committed <= authorised", name="carved_within_authorised"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -74,12 +76,14 @@ class ProgrammeBudget(db.Model):
     section: Mapped[BudgetSection] = mapped_column(enum_type(BudgetSection, "budget_section"))
     authorised: Mapped[Decimal] = mapped_column(Money)
     carved: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    # Direct grants outside calls (cooperation agreements, support to associative life).
+    direct_committed: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"), server_default="0")
 
     programme = relationship("Programme", back_populates="budgets")
 
     @property
     def free(self) -> Decimal:
-        return self.authorised - self.carved
+        return self.authorised - self.carved - self.direct_committed
 
 
 class Call(db.Model):
