@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, session
+from flask import Flask, has_request_context, session
 from flask_login import current_user
 
 import config as config_module
@@ -79,6 +79,8 @@ def load_config(app: Flask, config_name_or_object) -> None:
 
 def select_locale() -> str:
     languages = ("fr", "en")
+    if not has_request_context():  # tasks and commands: French unless force_locale() says otherwise
+        return "fr"
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     if session.get("locale") in languages:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -73,6 +74,14 @@ class Money(sa.types.TypeDecorator):
 
     def coerce_compared_value(self, op, value):
         return self
+
+    class comparator_factory(sa.types.TypeDecorator.Comparator):
+        # Money ± Money stays Money, so that in ``carved + direct <= :amount`` the amount is bound in
+        # cents too (the impl's rule would make the sum a plain Integer and bind euros).
+        def _adapt_expression(self, op, other_comparator):
+            if op in (operator.add, operator.sub):
+                return op, self.type
+            return super()._adapt_expression(op, other_comparator)
 
 
 class UTCDateTime(sa.types.TypeDecorator):

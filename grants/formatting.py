@@ -5,23 +5,21 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from flask_babel import format_currency, format_date, format_datetime, get_locale
+from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 
 
 def money(amount: Decimal | None) -> str:
     """``Decimal("1234.5")`` → ``1 234,50 €`` in French, ``€1,234.50`` in English."""
     if amount is None:
         return "—"
-    return format_currency(amount, "EUR", locale=get_locale())
+    return format_currency(amount, "EUR")  # Flask-Babel uses the request's locale
 
 
 def millions(amount: Decimal | None) -> str:
     """Budget-presentation style: ``4076000`` → ``4,076 M€``."""
     if amount is None:
         return "—"
-    from babel.numbers import format_decimal
-
-    return f"{format_decimal(Decimal(amount) / Decimal(1_000_000), format='#,##0.000', locale=get_locale())} M€"
+    return f"{format_decimal(Decimal(amount) / Decimal(1_000_000), format='#,##0.000')} M€"
 
 
 def local_datetime(instant: datetime | None, fmt: str = "medium") -> str:
