@@ -54,6 +54,7 @@ class ReviewAssignment(db.Model):
 
     application = relationship("Application")
     reviewer = relationship("User", foreign_keys=[reviewer_id])
+    assigned_by = relationship("User", foreign_keys=[assigned_by_id])
     review = relationship("Review", back_populates="assignment", uselist=False)
 
 
