@@ -1,0 +1,66 @@
+"""Amounts typed the French way and Paris wall-clock instants, DST days included."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from werkzeug.datastructures import MultiDict
+from wtforms import Form
+
+from grants.form_fields import LocalDateTimeField, MoneyField, parse_amount
+from grants.local_time import AmbiguousLocalTime, NonexistentLocalTime, from_local, to_local
+
+
+class AmountForm(Form):
+    amount = MoneyField()
+
+
+class InstantForm(Form):
+    closes_at = LocalDateTimeField()
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("12 500", "12500.00"), ("12 500,50", "12500.50"), ("1\u202f234,5 €", "1234.50"), ("860000.00", "860000.00"),
+    ("0", "0.00"),
+])
+def test_amounts_in_french_or_english_notation(typed, expected):
+    assert parse_amount(typed) == Decimal(expected)
+
+
+@pytest.mark.parametrize("typed, message", [
+    ("12,345", "deux décimales"), ("douze", "montant"), ("-5", "positif"), ("1e5", "montant"),
+])
+def test_bad_amounts_get_a_clear_error_and_keep_the_input(app, typed, message):
+    form = AmountForm(MultiDict({"amount": typed}))
+    assert not form.validate()
+    assert message in form.amount.errors[0]
+    assert form.amount._value() == typed  # re-rendered as typed, nothing lost
+
+
+@given(st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False, allow_infinity=False))
+def test_any_amount_shown_in_french_reads_back_the_same(amount):
+    french = f"{amount:,.2f}".replace(",", "\u202f").replace(".", ",")
+    assert parse_amount(french) == amount
+
+
+def test_a_paris_instant_becomes_utc(app):
+    assert from_local(datetime(2026, 7, 14, 12, 0)) == datetime(2026, 7, 14, 10, 0, tzinfo=UTC)
+    assert from_local(datetime(2026, 12, 24, 12, 0)) == datetime(2026, 12, 24, 11, 0, tzinfo=UTC)
+    assert to_local(datetime(2026, 12, 24, 11, 0, tzinfo=UTC)) == datetime(2026, 12, 24, 12, 0)
+
+
+def test_missing_and_doubled_wall_clock_times_are_refused(app):
+    with pytest.raises(NonexistentLocalTime):
+        from_local(datetime(2026, 3, 29, 2, 30))
+    with pytest.raises(AmbiguousLocalTime):
+        from_local(datetime(2026, 10, 25, 2, 30))
+    form = InstantForm(MultiDict({"closes_at": "2026-03-29T02:30"}))
+    assert not form.validate() and "heure d'été" in form.closes_at.errors[0]
+    form = InstantForm(MultiDict({"closes_at": "2026-10-25T02:30"}))
+    assert not form.validate() and "heure d'hiver" in form.closes_at.errors[0]
+    form = InstantForm(MultiDict({"closes_at": "2026-10-25T03:30"}))
+    assert form.validate() and form.closes_at.data == datetime(2026, 10, 25, 2, 30, tzinfo=UTC)
