@@ -1,25 +1,269 @@
-from flask import Blueprint, redirect, render_template, url_for
-from flask_login import logout_user
+"""Signing in and out, registration, password reset and the account page."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
 
 from grants.access import Access, allow
+from grants.accounts import services
+from grants.accounts.forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    ProfileForm,
+    RegisterIndividualForm,
+    RegisterOrganisationForm,
+    ResetPasswordForm,
+)
+from grants.database import db
+from grants.errors import DomainError
+from grants.extensions import limiter
+from grants.organisations import services as organisation_services
+from grants.organisations.forms import attach_domain_error
 
 bp = Blueprint("accounts", __name__)
 
 
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None: ``?next=`` must never send anyone away
+    (``//evil.example``, ``https://evil.example`` and ``/\\evil.example`` are all refused)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(char) < 32 for char in target):
+        return None  # browsers read "\" as "/" and drop tabs and newlines: "/\evil" is "//evil"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def start_session(user, *, remember: bool = False) -> None:
+    """Sign ``user`` in on a fresh session (nothing planted before the sign-in survives it); only the
+    chosen language is kept."""
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    login_user(user, remember=remember)
+
+
+def had_remember_cookie() -> bool:
+    return bool(request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")))
+
+
+def show_error(form, error: DomainError) -> None:
+    """Undo the failed action, then show why, on the field when the error names one."""
+    db.session.rollback()
+    if not attach_domain_error(form, error):
+        flash(error.message, "error")
+
+
+# -- signing in and out -------------------------------------------------------------------------
+
+def posted_email() -> str:
+    return services.normalise_email(request.form.get("email"))
+
+
+def limit_per_ip() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT_PER_IP"]
+
+
+def limit_per_account() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"]
+
+
+def sign_in_failed(response) -> bool:
+    return response.status_code != 302
+
+
 @bp.route("/connexion", methods=["GET", "POST"])
 @allow(Access.PUBLIC)
+@limiter.limit(limit_per_ip, methods=["POST"], scope="per-ip")
+# A successful sign-in does not use up the account's allowance: only failures count.
+@limiter.limit(limit_per_account, key_func=posted_email, methods=["POST"], scope="per-account", deduct_when=sign_in_failed)
 def login():
-    return render_template("home/index.html")
+    next_url = safe_next(request.args.get("next"))
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(next_url or url_for("home.dashboard"))
+    form = LoginForm()
+    refusal = None
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data)
+        except services.LoginRefused as error:
+            db.session.commit()  # keep the audit of the failed attempt
+            refusal = error.message
+        else:
+            services.record_login(user, form.password.data)
+            start_session(user, remember=form.remember.data)
+            db.session.commit()
+            return redirect(next_url or url_for("home.dashboard"))
+    return render_template("accounts/login.html", form=form, refusal=refusal, next_url=next_url)
 
 
 @bp.post("/deconnexion")
 @allow(Access.PUBLIC)
 def logout():
-    logout_user()
+    if current_user.is_authenticated:
+        services.record_logout(current_user._get_current_object())
+        db.session.commit()
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    logout_user()  # after the clear: it marks the remember-me cookie for deletion in the session
+    flash(_("Vous êtes déconnecté(e)."), "info")
     return redirect(url_for("home.index"))
 
 
+# -- registration -------------------------------------------------------------------------------
+
+def already_signed_in():
+    flash(_("Vous êtes déjà connecté(e) : déconnectez-vous pour créer un autre compte."), "info")
+    return redirect(url_for("home.dashboard"))
+
+
+@bp.get("/inscription/choix")
+@allow(Access.PUBLIC)
+def register_choice():
+    return render_template("accounts/register_choice.html")
+
+
+@bp.route("/inscription", methods=["GET", "POST"])
+@allow(Access.PUBLIC)
+def register_organisation():
+    if current_user.is_authenticated:
+        return already_signed_in()
+    form = RegisterOrganisationForm()
+    if form.validate_on_submit():
+        identity = {
+            "name": form.name.data, "legal_form": form.legal_form.data, "siret": form.siret.data,
+            "rna": form.rna.data, "street": form.street.data, "postal_code": form.postal_code.data,
+            "city": form.city.data, "email": form.contact_email.data, "phone": form.phone.data,
+        }
+        try:
+            user, organisation = organisation_services.register_organisation(
+                identity=identity, full_name=form.full_name.data, email=form.email.data, password=form.password.data
+            )
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            start_session(user)
+            db.session.commit()
+            flash(_("Bienvenue ! %(name)s est inscrite sur la plateforme.", name=organisation.name), "success")
+            return redirect(url_for("home.dashboard"))
+    return render_template("accounts/register_organisation.html", form=form)
+
+
+@bp.route("/inscription/particulier", methods=["GET", "POST"])
+@allow(Access.PUBLIC)
+def register_individual():
+    if current_user.is_authenticated:
+        return already_signed_in()
+    form = RegisterIndividualForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register_individual(
+                full_name=form.full_name.data, email=form.email.data, password=form.password.data,
+                street=form.street.data, postal_code=form.postal_code.data, city=form.city.data,
+            )
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            start_session(user)
+            db.session.commit()
+            flash(_("Bienvenue ! Votre compte est créé."), "success")
+            return redirect(url_for("home.dashboard"))
+    return render_template("accounts/register_individual.html", form=form)
+
+
+# -- password reset -----------------------------------------------------------------------------
+
 @bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
 @allow(Access.PUBLIC)
+@limiter.limit(limit_per_ip, methods=["POST"], scope="per-ip")
+@limiter.limit(limit_per_account, key_func=posted_email, methods=["POST"], scope="per-account")
 def forgot_password():
-    return render_template("home/index.html")
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        # The same answer whether or not the account exists: the page reveals nothing.
+        services.request_password_reset(form.email.data)
+        db.session.commit()
+        return render_template("accounts/forgot_password_sent.html", email=form.email.data)
+    return render_template("accounts/forgot_password.html", form=form)
+
+
+@bp.route("/mot-de-passe/<token>", methods=["GET", "POST"])
+@allow(Access.PUBLIC)
+def reset_password(token: str):
+    try:
+        user = services.user_from_reset_token(token)
+    except services.ResetLinkUnusable as error:
+        return render_template("accounts/reset_password_unusable.html", message=error.message), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(user, form.password.data)
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            start_session(user)
+            db.session.commit()
+            flash(_("Votre mot de passe est changé, et vos autres sessions sont fermées."), "success")
+            return redirect(url_for("home.dashboard"))
+    return render_template("accounts/reset_password.html", form=form, user=user)
+
+
+# -- the account page ---------------------------------------------------------------------------
+
+def render_account(profile_form=None, password_form=None):
+    user = current_user._get_current_object()
+    return render_template(
+        "accounts/account.html",
+        profile_form=profile_form or ProfileForm(obj=user, formdata=None),
+        password_form=password_form or ChangePasswordForm(formdata=None),
+    )
+
+
+@bp.route("/compte", methods=["GET", "POST"])
+@allow(Access.AUTHENTICATED)
+def account():
+    form = ProfileForm(obj=current_user._get_current_object())
+    if form.validate_on_submit():
+        services.update_profile(current_user._get_current_object(), full_name=form.full_name.data, locale=form.locale.data)
+        db.session.commit()
+        flash(_("Vos informations sont enregistrées."), "success")
+        return redirect(url_for("accounts.account"))
+    return render_account(profile_form=form if request.method == "POST" else None)
+
+
+@bp.post("/compte/mot-de-passe")
+@allow(Access.AUTHENTICATED)
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            services.change_password(user, current_password=form.current_password.data, new_password=form.new_password.data)
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            # The session token changed: sign in again here, so only the other devices are signed out.
+            start_session(user, remember=had_remember_cookie())
+            db.session.commit()
+            flash(_("Votre mot de passe est changé. Vos autres sessions sont fermées."), "success")
+            return redirect(url_for("accounts.account"))
+    return render_account(password_form=form)
