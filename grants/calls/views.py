@@ -1,11 +1,60 @@
-from flask import Blueprint, render_template
+"""Calls for projects: the public pages (list and detail), readable without signing in."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template
+from flask_babel import format_percent
+from flask_login import current_user
 
 from grants.access import Access, allow
+from grants.calls.models import CallState
+from grants.calls.rendering import (
+    closes_soon,
+    closing_countdown,
+    opening_countdown,
+    render_markdown,
+)
+from grants.database import utcnow
+from grants.home.services import call_for_page, public_calls
 
 bp = Blueprint("calls", __name__, url_prefix="/appels")
+
+
+@bp.app_template_filter("markdown")
+def markdown_filter(text):
+    return render_markdown(text)
+
+
+@bp.app_template_filter("percent")
+def percent_filter(fraction):
+    return "—" if fraction is None else format_percent(fraction)
+
+
+@bp.app_context_processor
+def call_helpers():
+    return {
+        "closing_countdown": closing_countdown,
+        "opening_countdown": opening_countdown,
+        "closes_soon": closes_soon,
+        "now_utc": utcnow,
+    }
 
 
 @bp.get("/")
 @allow(Access.PUBLIC)
 def index():
-    return render_template("home/index.html")
+    return render_template("calls/index.html", calls=public_calls())
+
+
+@bp.get("/<slug>")
+@allow(Access.PUBLIC)
+def detail(slug: str):
+    call = call_for_page(slug)
+    # A draft is not published: only a programme manager may preview it.
+    if call is None or (call.state == CallState.DRAFT and not is_manager()):
+        abort(404)
+    return render_template("calls/detail.html", call=call)
+
+
+def is_manager() -> bool:
+    return current_user.is_authenticated and current_user.is_manager

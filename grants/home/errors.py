@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 
 from grants.audit.services import record_event
 from grants.database import db
+from grants.errors import NotAllowed
 
 
 def init_error_handlers(app: Flask) -> None:
@@ -23,6 +24,11 @@ def init_error_handlers(app: Flask) -> None:
         )
         db.session.commit()
         return render_template("errors/403.html"), 403
+
+    @app.errorhandler(NotAllowed)
+    def not_allowed(error):
+        # A policy refused this user this object: the same answer, and audit, as a role refusal.
+        return forbidden(error)
 
     @app.errorhandler(404)
     def not_found(error):

@@ -1,11 +1,21 @@
-"""Landing page, each role's home page, and the language switch. (Being built out by a helper.)"""
+"""The public landing page, each role's home page (« Mon espace ») and the language switch."""
 
-from flask import Blueprint, redirect, render_template, url_for
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask_babel import refresh
 from flask_login import current_user
 
 from grants.access import Access, allow
+from grants.database import db
+from grants.home import services
+from grants.home.services import Role
 
 bp = Blueprint("home", __name__)
+
+LANGUAGES = ("fr", "en")
 
 
 @bp.get("/")
@@ -13,16 +23,47 @@ bp = Blueprint("home", __name__)
 def index():
     if current_user.is_authenticated:
         return redirect(url_for("home.dashboard"))
-    return render_template("home/index.html")
+    return render_template("home/index.html", calls=services.public_calls())
 
 
 @bp.get("/mon-espace")
 @allow(Access.AUTHENTICATED)
 def dashboard():
-    return render_template("home/index.html")
+    role = services.home_role(current_user)
+    if role == Role.MANAGER:
+        return render_template("home/dashboard_manager.html", board=services.manager_dashboard())
+    if role == Role.REVIEWER:
+        return render_template(
+            "home/dashboard_reviewer.html", assignments=services.reviewer_assignments(current_user)
+        )
+    if role == Role.APPLICANT:
+        return render_template(
+            "home/dashboard_applicant.html", board=services.applicant_dashboard(current_user)
+        )
+    return render_template("home/dashboard_none.html")
 
 
 @bp.post("/langue")
 @allow(Access.PUBLIC)
 def set_language():
-    return redirect(url_for("home.index"))
+    locale = request.form.get("locale", "")
+    if locale not in LANGUAGES:
+        abort(400)
+    session["locale"] = locale
+    refresh()  # forget the locale Flask-Babel cached for this request
+    if current_user.is_authenticated and current_user.locale != locale:
+        current_user.locale = locale
+        db.session.commit()
+    target = request.form.get("next", "")
+    return redirect(target if is_local_path(target) else url_for("home.index"))
+
+
+def is_local_path(target: str) -> bool:
+    """A path on this site, never another site: one leading slash (``//host`` is another host), no
+    backslash (browsers read ``/\\host`` as ``//host``), no scheme nor host, no control characters."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    if "\\" in target or any(ord(character) < 32 or ord(character) == 127 for character in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc

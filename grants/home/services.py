@@ -1,0 +1,482 @@
+"""Read-only queries behind the landing page, each role's home page and the public list of calls.
+
+Every function returns plain rows (dataclasses or loaded models) and issues a fixed number of
+statements, whatever the number of calls, applications or assignments: figures per call are
+aggregated with GROUP BY, and related rows are loaded with ``selectinload``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
+
+from grants.access import is_applicant
+from grants.accounts.models import User
+from grants.applications.models import Applicant, ApplicantKind, Application, ApplicationState
+from grants.awards.models import Decision, Outcome
+from grants.calls.models import (
+    ApplicantKinds,
+    BudgetSection,
+    Call,
+    CallEnvelope,
+    CallState,
+    Programme,
+    ProgrammeBudget,
+)
+from grants.database import db, utcnow
+from grants.local_time import local_zone
+from grants.organisations.models import LegalForm, Membership, MembershipRole, Organisation
+from grants.reviews.models import AssignmentState, ReviewAssignment, ReviewState
+from grants.reviews.models import Review as ReviewModel
+
+ZERO = Decimal("0.00")
+
+
+def local_today(now: datetime | None = None) -> date:
+    return (now or utcnow()).astimezone(local_zone()).date()
+
+
+def budget_year(now: datetime | None = None) -> int:
+    """The budget year is the civil year in Paris (a call opened on 31 December at 23:30 UTC is
+    already in the next year's budget)."""
+    return local_today(now).year
+
+
+# ---------------------------------------------------------------- public calls
+
+
+@dataclass
+class PublicCalls:
+    open: list[Call]
+    upcoming: list[Call]
+    closed: list[Call]
+
+    def __bool__(self) -> bool:
+        return bool(self.open or self.upcoming or self.closed)
+
+
+def public_calls(now: datetime | None = None) -> PublicCalls:
+    """Published calls, by what a visitor can do with them. Drafts are never public and archived calls
+    are no longer listed. A call still marked open after its deadline (the scheduled task has not run
+    yet) is already shown as closed: the deadline is the instant, not the task."""
+    now = now or utcnow()
+    calls = db.session.scalars(
+        sa.select(Call)
+        .where(Call.state.in_([CallState.SCHEDULED, CallState.OPEN, CallState.CLOSED]))
+        .options(selectinload(Call.programme))
+        .order_by(Call.closes_at, Call.id)
+    ).all()
+    listing = PublicCalls(open=[], upcoming=[], closed=[])
+    for call in calls:
+        if call.state == CallState.CLOSED or call.closes_at <= now:
+            listing.closed.append(call)
+        elif call.state == CallState.OPEN:
+            listing.open.append(call)
+        else:
+            listing.upcoming.append(call)
+    listing.upcoming.sort(key=lambda c: c.opens_at)
+    listing.closed.sort(key=lambda c: c.closes_at, reverse=True)
+    return listing
+
+
+def call_for_page(slug: str) -> Call | None:
+    """One call with everything its public page shows, in a fixed number of statements."""
+    return db.session.scalar(
+        sa.select(Call)
+        .where(Call.slug == slug)
+        .options(
+            selectinload(Call.programme),
+            selectinload(Call.envelopes),
+            selectinload(Call.funders),
+            selectinload(Call.criteria),
+            selectinload(Call.required_documents),
+        )
+    )
+
+
+# ---------------------------------------------------------------- programme managers
+
+
+@dataclass
+class CallOverview:
+    call: Call
+    counts: dict[ApplicationState, int]
+
+    @property
+    def envelopes(self) -> list[CallEnvelope]:
+        return list(self.call.envelopes)
+
+    @property
+    def amount(self) -> Decimal:
+        return self.call.envelope_total
+
+    @property
+    def committed(self) -> Decimal:
+        return sum((e.committed for e in self.call.envelopes), ZERO)
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.call.envelope_remaining
+
+    @property
+    def applications(self) -> int:
+        return sum(self.counts.values())
+
+    def count(self, state: ApplicationState) -> int:
+        return self.counts.get(state, 0)
+
+
+@dataclass
+class ProgrammeOverview:
+    programme: Programme
+    budgets: list[ProgrammeBudget]
+    calls: list[CallOverview]
+
+    def budget_for(self, section: BudgetSection) -> ProgrammeBudget | None:
+        return next((b for b in self.budgets if b.section == section), None)
+
+
+@dataclass
+class ScreeningRow:
+    application_id: int
+    reference: str
+    title: str
+    applicant_name: str
+    call_title: str
+    call_slug: str
+    submitted_at: datetime
+
+
+@dataclass
+class ManagerDashboard:
+    year: int
+    programmes: list[ProgrammeOverview]
+    awaiting_screening: list[ScreeningRow]
+    totals: dict[ApplicationState, int] = field(default_factory=dict)
+
+
+def manager_dashboard(now: datetime | None = None) -> ManagerDashboard:
+    """Every programme with this year's authorisations, its calls (archived ones left out) with their
+    envelopes and the number of applications per state, and the dossiers waiting for screening.
+    Six statements, however many programmes, calls and applications there are."""
+    year = budget_year(now)
+    programmes = db.session.scalars(sa.select(Programme).order_by(Programme.name)).all()
+    budgets = db.session.scalars(
+        sa.select(ProgrammeBudget).where(ProgrammeBudget.year == year).order_by(ProgrammeBudget.section)
+    ).all()
+    calls = db.session.scalars(
+        sa.select(Call)
+        .where(Call.state != CallState.ARCHIVED)
+        .options(selectinload(Call.envelopes))
+        .order_by(Call.opens_at, Call.id)
+    ).all()
+    counts: dict[int, dict[ApplicationState, int]] = defaultdict(dict)
+    totals: dict[ApplicationState, int] = defaultdict(int)
+    for call_id, state, number in db.session.execute(
+        sa.select(Application.call_id, Application.state, sa.func.count(Application.id)).group_by(
+            Application.call_id, Application.state
+        )
+    ):
+        counts[call_id][state] = number
+        totals[state] += number
+
+    budgets_by_programme = defaultdict(list)
+    for budget in budgets:
+        budgets_by_programme[budget.programme_id].append(budget)
+    calls_by_programme = defaultdict(list)
+    for call in calls:
+        calls_by_programme[call.programme_id].append(CallOverview(call=call, counts=counts.get(call.id, {})))
+    overviews = [
+        ProgrammeOverview(
+            programme=programme,
+            budgets=budgets_by_programme.get(programme.id, []),
+            calls=calls_by_programme.get(programme.id, []),
+        )
+        for programme in programmes
+    ]
+    return ManagerDashboard(
+        year=year, programmes=overviews, awaiting_screening=awaiting_screening(), totals=dict(totals)
+    )
+
+
+def applicant_name_column():
+    """SQL expression: the organisation's name, or the individual applicant's full name."""
+    return sa.func.coalesce(Organisation.name, User.full_name)
+
+
+def awaiting_screening(limit: int = 50) -> list[ScreeningRow]:
+    """Submitted dossiers not screened yet, oldest first: the manager's next job."""
+    rows = db.session.execute(
+        sa.select(
+            Application.id,
+            Application.reference,
+            Application.title,
+            applicant_name_column(),
+            Call.title,
+            Call.slug,
+            Application.submitted_at,
+        )
+        .join(Call, Call.id == Application.call_id)
+        .join(Applicant, Applicant.id == Application.applicant_id)
+        .outerjoin(Organisation, Organisation.id == Applicant.organisation_id)
+        .outerjoin(User, User.id == Applicant.person_id)
+        .where(Application.state == ApplicationState.SUBMITTED, Application.eligible.is_(None))
+        .order_by(Application.submitted_at, Application.id)
+        .limit(limit)
+    ).all()
+    return [ScreeningRow(*row) for row in rows]
+
+
+# ---------------------------------------------------------------- reviewers
+
+
+class ReviewProgress(StrEnum):
+    NOT_STARTED = "not_started"
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+REVIEW_PROGRESS_LABELS = {
+    ReviewProgress.NOT_STARTED: _l("Non commencée"),
+    ReviewProgress.DRAFT: _l("Brouillon"),
+    ReviewProgress.SUBMITTED: _l("Transmise"),
+}
+
+
+@dataclass
+class AssignmentRow:
+    assignment_id: int
+    reference: str | None
+    title: str
+    call_title: str
+    due_on: date
+    progress: ReviewProgress
+    overdue: bool
+
+    @property
+    def progress_label(self) -> str:
+        return str(REVIEW_PROGRESS_LABELS[self.progress])
+
+
+def reviewer_assignments(reviewer: User, now: datetime | None = None) -> list[AssignmentRow]:
+    """The reviewer's own assignments (recused ones left out), soonest due first. The applicant is
+    not named: reviews may be blind, and the dashboard never says more than the review page."""
+    today = local_today(now)
+    rows = db.session.execute(
+        sa.select(
+            ReviewAssignment.id,
+            Application.reference,
+            Application.title,
+            Call.title,
+            ReviewAssignment.due_on,
+            ReviewModel.state,
+        )
+        .join(Application, Application.id == ReviewAssignment.application_id)
+        .join(Call, Call.id == Application.call_id)
+        .outerjoin(ReviewModel, ReviewModel.assignment_id == ReviewAssignment.id)
+        .where(
+            ReviewAssignment.reviewer_id == reviewer.id,
+            ReviewAssignment.state == AssignmentState.ASSIGNED,
+        )
+        .order_by(ReviewAssignment.due_on, ReviewAssignment.id)
+    ).all()
+    assignments = []
+    for assignment_id, reference, title, call_title, due_on, review_state in rows:
+        if review_state is None:
+            progress = ReviewProgress.NOT_STARTED
+        elif review_state == ReviewState.SUBMITTED:
+            progress = ReviewProgress.SUBMITTED
+        else:
+            progress = ReviewProgress.DRAFT
+        assignments.append(
+            AssignmentRow(
+                assignment_id=assignment_id,
+                reference=reference,
+                title=title,
+                call_title=call_title,
+                due_on=due_on,
+                progress=progress,
+                overdue=progress != ReviewProgress.SUBMITTED and due_on < today,
+            )
+        )
+    return assignments
+
+
+# ---------------------------------------------------------------- applicants
+
+
+@dataclass
+class OrganisationCard:
+    organisation: Organisation
+    role: MembershipRole
+    missing: list[str]
+
+
+@dataclass
+class ApplicationRow:
+    application_id: int
+    reference: str | None
+    title: str
+    applicant_name: str
+    call_title: str
+    call_slug: str
+    state: ApplicationState
+    outcome: Outcome | None
+    amount_requested: Decimal | None
+    updated_at: datetime
+
+
+@dataclass
+class OpenCallRow:
+    call: Call
+    applied: bool
+
+
+@dataclass
+class ApplicantDashboard:
+    organisations: list[OrganisationCard]
+    individual: Applicant | None
+    individual_missing: list[str]
+    applications: list[ApplicationRow]
+    open_calls: list[OpenCallRow]
+
+    @property
+    def profile_incomplete(self) -> bool:
+        return bool(self.individual_missing) or any(card.missing for card in self.organisations)
+
+
+def missing_organisation_fields(organisation: Organisation) -> list[str]:
+    """What the profile lacks for an application to be screened without a request for corrections."""
+    missing = []
+    if not (organisation.street or "").strip() or not (organisation.city or "").strip():
+        missing.append(str(_l("adresse du siège")))
+    if not (organisation.phone or "").strip():
+        missing.append(str(_l("téléphone")))
+    if organisation.legal_form == LegalForm.ASSOCIATION and not organisation.rna:
+        missing.append(str(_l("numéro RNA")))
+    return missing
+
+
+def applicant_dashboard(user: User, now: datetime | None = None) -> ApplicantDashboard:
+    """The user's organisations (or himself as an individual applicant), the applications of the
+    applicants he acts for, and the open calls those applicants may answer."""
+    now = now or utcnow()
+    memberships = db.session.execute(
+        sa.select(Organisation, Membership.role)
+        .join(Membership, Membership.organisation_id == Organisation.id)
+        .where(Membership.user_id == user.id)
+        .order_by(Organisation.name)
+    ).all()
+    organisations = [
+        OrganisationCard(organisation=org, role=role, missing=missing_organisation_fields(org))
+        for org, role in memberships
+    ]
+    organisation_ids = [card.organisation.id for card in organisations]
+    applicants = db.session.scalars(
+        sa.select(Applicant).where(
+            sa.or_(
+                Applicant.person_id == user.id,
+                Applicant.organisation_id.in_(organisation_ids) if organisation_ids else sa.false(),
+            )
+        )
+    ).all()
+    individual = next((a for a in applicants if a.kind == ApplicantKind.INDIVIDUAL), None)
+    applicant_ids = [a.id for a in applicants]
+
+    applications: list[ApplicationRow] = []
+    if applicant_ids:
+        rows = db.session.execute(
+            sa.select(
+                Application.id,
+                Application.reference,
+                Application.title,
+                applicant_name_column(),
+                Call.title,
+                Call.slug,
+                Application.state,
+                Decision.outcome,
+                Application.amount_requested,
+                Application.updated_at,
+                Application.call_id,
+                Application.applicant_id,
+            )
+            .join(Call, Call.id == Application.call_id)
+            .join(Applicant, Applicant.id == Application.applicant_id)
+            .outerjoin(Organisation, Organisation.id == Applicant.organisation_id)
+            .outerjoin(User, User.id == Applicant.person_id)
+            .outerjoin(Decision, sa.and_(Decision.application_id == Application.id, Decision.cancelled_at.is_(None)))
+            .where(Application.applicant_id.in_(applicant_ids))
+            .order_by(Application.updated_at.desc(), Application.id.desc())
+        ).all()
+        applications = [ApplicationRow(*row[:10]) for row in rows]
+        active_calls = {row.call_id for row in rows if row.state != ApplicationState.WITHDRAWN}
+    else:
+        active_calls = set()
+
+    return ApplicantDashboard(
+        organisations=organisations,
+        individual=individual,
+        individual_missing=[str(_l("adresse postale"))] if individual and not individual.address else [],
+        applications=applications,
+        open_calls=open_calls_for(organisations, individual, active_calls, now),
+    )
+
+
+def open_calls_for(organisations, individual, active_calls: set[int], now: datetime) -> list[OpenCallRow]:
+    """Open calls, before their deadline, that one of the user's applicants may answer: the call takes
+    organisations (of an eligible legal form) or individuals."""
+    kinds = set()
+    if organisations:
+        kinds |= {ApplicantKinds.ORGANISATIONS, ApplicantKinds.BOTH}
+    if individual is not None:
+        kinds |= {ApplicantKinds.INDIVIDUALS, ApplicantKinds.BOTH}
+    if not kinds:
+        return []
+    calls = db.session.scalars(
+        sa.select(Call)
+        .where(
+            Call.state == CallState.OPEN,
+            Call.opens_at <= now,
+            Call.closes_at > now,
+            Call.applicant_kinds.in_(kinds),
+        )
+        .options(selectinload(Call.programme))
+        .order_by(Call.closes_at, Call.id)
+    ).all()
+    forms = {card.organisation.legal_form.value for card in organisations}
+
+    def may_apply(call: Call) -> bool:
+        if individual is not None and call.applicant_kinds in (ApplicantKinds.INDIVIDUALS, ApplicantKinds.BOTH):
+            return True
+        return not call.eligible_legal_forms or bool(forms & set(call.eligible_legal_forms))
+
+    return [OpenCallRow(call=call, applied=call.id in active_calls) for call in calls if may_apply(call)]
+
+
+# ---------------------------------------------------------------- which home page
+
+
+class Role(StrEnum):
+    MANAGER = "manager"
+    REVIEWER = "reviewer"
+    APPLICANT = "applicant"
+    NONE = "none"
+
+
+def home_role(user: User) -> Role:
+    """The home page a user lands on: staff first, then applicants; a new account has none."""
+    if user.is_manager:
+        return Role.MANAGER
+    if user.is_reviewer:
+        return Role.REVIEWER
+    if is_applicant(user):
+        return Role.APPLICANT
+    return Role.NONE
+
