@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import g
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 import config as app_config
@@ -36,6 +38,19 @@ def require_service(name: str, reason: str):
     if IN_CI:
         pytest.fail(f"{message}; under CI=true the real service is required", pytrace=False)
     pytest.skip(f"{message}; start it to run this test (see README, 'Tests')")
+
+
+class FreshRequestClient(FlaskClient):
+    """A test client whose every request starts with an empty ``g``, as in production.
+
+    The ``app`` fixture keeps one app context pushed for the whole test (so tests can use the
+    database), and Flask reuses it for each request: without this, ``g`` would carry Flask-Login's
+    cached user or Flask-Babel's locale from one request, or one client, to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        g.__dict__.clear()
+        return super().open(*args, **kwargs)
 
 
 def config_for(database_url: str, tmp_path: Path, **overrides):
@@ -119,6 +134,7 @@ def app_overrides() -> dict:
 @pytest.fixture
 def app(database_url, db_backend, tmp_path, app_overrides):
     app = create_app(config_for(database_url, tmp_path, **app_overrides))
+    app.test_client_class = FreshRequestClient
     ctx = app.app_context()
     ctx.push()
     yield app
@@ -135,6 +151,7 @@ def pg_app(request, tmp_path, app_overrides):
     """An app on PostgreSQL only, for tests of concurrency and PostgreSQL behaviour."""
     url = request.getfixturevalue("postgres_url")
     app = create_app(config_for(url, tmp_path, **app_overrides))
+    app.test_client_class = FreshRequestClient
     ctx = app.app_context()
     ctx.push()
     yield app

@@ -46,10 +46,12 @@ def gunicorn(pg_app, redis_url, tmp_path):
         if process.poll() is not None:
             pytest.fail(f"gunicorn exited: {log.read_text()[-3000:]}")
         try:
-            urllib.request.urlopen(base + "/", timeout=2)
+            urllib.request.urlopen(base + "/", timeout=10)
             break
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, OSError):  # not listening yet, or workers still loading
             time.sleep(0.2)
+    else:
+        pytest.fail(f"gunicorn did not answer within 60 s: {log.read_text()[-3000:]}")
     yield base
     process.terminate()
     process.wait(timeout=20)

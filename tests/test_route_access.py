@@ -11,6 +11,7 @@ import pytest
 from flask import url_for
 
 from grants.access import Access
+from tests.conftest import login
 from tests.factories import (
     AdminFactory,
     IndividualApplicantFactory,
@@ -59,12 +60,25 @@ def identities(app):
     }
 
 
-def sign_in(client, user) -> None:
+@pytest.fixture
+def signed_in_sessions(app, identities):
+    """Each identity's session after a real sign-in, to be restored before every request."""
+    sessions = {"anonymous": {}}
+    for identity, user in identities.items():
+        if user is None:
+            continue
+        client = app.test_client()
+        assert login(client, user).status_code == 302
+        with client.session_transaction() as session:
+            sessions[identity] = dict(session)
+    return sessions
+
+
+def sign_in(client, session_values: dict) -> None:
+    client._cookies.clear()  # no remember-me cookie left by a previous request
     with client.session_transaction() as session:
         session.clear()
-        if user is not None:
-            session["_user_id"] = user.get_id()
-            session["_fresh"] = True
+        session.update(session_values)
 
 
 def test_every_route_declares_who_may_call_it(app):
@@ -81,14 +95,13 @@ def test_the_route_list_is_not_empty(app):
 
 
 @pytest.mark.parametrize("identity", ["anonymous", "member", "individual", "reviewer", "manager", "admin", "no_role"])
-def test_each_identity_is_refused_exactly_where_its_rules_say(app, client, identities, identity):
-    user = identities[identity]
+def test_each_identity_is_refused_exactly_where_its_rules_say(app, client, signed_in_sessions, identity):
     problems = []
     for rule in application_routes(app):
         access = app.view_functions[rule.endpoint].access_rule
         url = example_url(app, rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            sign_in(client, user)
+            sign_in(client, signed_in_sessions[identity])
             response = client.open(url, method=method)
             allowed = identity in SATISFIED_BY[access]
             if not allowed:
@@ -102,16 +115,16 @@ def test_each_identity_is_refused_exactly_where_its_rules_say(app, client, ident
     assert problems == []
 
 
-def test_every_page_a_role_can_open_is_well_formed_html(app, client, identities):
+def test_every_page_a_role_can_open_is_well_formed_html(app, client, signed_in_sessions):
     """Every GET page without URL arguments parses as HTML5 without errors, for every identity."""
     parser = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
     checked = 0
-    for identity, user in identities.items():
+    for identity, session_values in signed_in_sessions.items():
         for rule in application_routes(app):
             access = app.view_functions[rule.endpoint].access_rule
             if rule.arguments or "GET" not in rule.methods or identity not in SATISFIED_BY[access]:
                 continue
-            sign_in(client, user)
+            sign_in(client, session_values)
             response = client.get(example_url(app, rule))
             if response.status_code == 200 and response.mimetype == "text/html":
                 try:
@@ -122,11 +135,11 @@ def test_every_page_a_role_can_open_is_well_formed_html(app, client, identities)
     assert checked > 0
 
 
-def test_refused_access_is_audited(app, client, identities):
+def test_refused_access_is_audited(app, client, identities, signed_in_sessions):
     from grants.audit.models import AuditEvent
     from grants.database import db
 
-    sign_in(client, identities["member"])
+    sign_in(client, signed_in_sessions["member"])
     with app.test_request_context():
         audit_log = url_for("audit.index")
     assert client.get(audit_log).status_code == 403

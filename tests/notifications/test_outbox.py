@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from grants.database import db
 from grants.models import Notification, NotificationStatus
 from grants.notifications.services import queue_email
@@ -58,20 +56,3 @@ def test_a_stale_pending_notification_is_swept_and_sent(app, mail_outbox, time_m
     time_machine.move_to(utcnow() + timedelta(minutes=2))
     assert requeue_stale_notifications.apply().get() == 1
     assert len(mail_outbox) == 1
-
-
-@pytest.fixture
-def app_overrides():
-    return {"MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": 9, "MAIL_TIMEOUT": 2,
-            "NOTIFICATION_RETRY_BASE_SECONDS": 0}
-
-
-def test_smtp_failure_is_retried_then_marked_failed(app):
-    """Port 9 (discard) refuses connections on loopback: every attempt fails, then the row is FAILED."""
-    notification = queue_test_email(UserFactory())
-    db.session.commit()
-    db.session.expire_all()
-    stored = db.session.get(Notification, notification.id)
-    assert stored.status == NotificationStatus.FAILED
-    assert stored.attempts == 5
-    assert "Error" in stored.last_error
