@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -33,3 +35,15 @@ def init_security_headers(app: Flask) -> None:
         if send_hsts:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
+
+
+def is_local_path(target: str | None) -> bool:
+    """A path on this site, never another site, for ``?next=`` and similar redirects: one leading
+    slash (``//host`` is another host), no backslash (browsers read ``/\\host`` as ``//host``), no
+    scheme nor host, no control characters (browsers drop tabs and newlines)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    if "\\" in target or any(ord(character) < 32 or ord(character) == 127 for character in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc

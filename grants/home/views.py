@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_babel import refresh
 from flask_login import current_user
@@ -12,6 +10,7 @@ from grants.access import Access, allow
 from grants.database import db
 from grants.home import services
 from grants.home.services import Role
+from grants.security import is_local_path
 
 bp = Blueprint("home", __name__)
 
@@ -57,13 +56,3 @@ def set_language():
     target = request.form.get("next", "")
     return redirect(target if is_local_path(target) else url_for("home.index"))
 
-
-def is_local_path(target: str) -> bool:
-    """A path on this site, never another site: one leading slash (``//host`` is another host), no
-    backslash (browsers read ``/\\host`` as ``//host``), no scheme nor host, no control characters."""
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return False
-    if "\\" in target or any(ord(character) < 32 or ord(character) == 127 for character in target):
-        return False
-    parts = urlsplit(target)
-    return not parts.scheme and not parts.netloc
