@@ -1,4 +1,7 @@
-"""Calls for projects: the public pages (list and detail), readable without signing in."""
+"""Calls for projects: the public pages (list and detail), readable without signing in.
+
+The managers' pages of the same blueprint, under ``/gestion``, are in grants.calls.manage_views (calls),
+grants.calls.grid_views (criteria, documents, co-funders) and grants.calls.programme_views."""
 
 from __future__ import annotations
 
@@ -17,7 +20,8 @@ from grants.calls.rendering import (
 from grants.database import utcnow
 from grants.home.services import call_for_page, public_calls
 
-bp = Blueprint("calls", __name__, url_prefix="/appels")
+# No url_prefix: the public pages live under /appels, the managers' pages under /gestion.
+bp = Blueprint("calls", __name__)
 
 
 @bp.app_template_filter("markdown")
@@ -40,13 +44,13 @@ def call_helpers():
     }
 
 
-@bp.get("/")
+@bp.get("/appels/")
 @allow(Access.PUBLIC)
 def index():
     return render_template("calls/index.html", calls=public_calls())
 
 
-@bp.get("/<slug>")
+@bp.get("/appels/<slug>")
 @allow(Access.PUBLIC)
 def detail(slug: str):
     call = call_for_page(slug)
@@ -58,3 +62,7 @@ def detail(slug: str):
 
 def is_manager() -> bool:
     return current_user.is_authenticated and current_user.is_manager
+
+
+# The managers' pages, registered on ``bp`` when imported: at the bottom, as they import ``bp`` from here.
+from grants.calls import grid_views, manage_views, programme_views  # noqa: E402, F401
