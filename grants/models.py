@@ -11,8 +11,10 @@ from grants.applications.models import (
     BudgetLineKind,
     CorrectionRequest,
 )
+from grants.api.models import ApiToken
 from grants.audit.models import AuditEvent
 from grants.awards.models import (
+    CommitteeSession,
     Decision,
     DirectGrant,
     EnvelopeMovement,
@@ -32,7 +34,7 @@ from grants.calls.models import (
     ProgrammeBudget,
     RequiredDocument,
 )
-from grants.notifications.models import Notification, NotificationStatus
+from grants.notifications.models import Notification, NotificationStatus, ProgrammeFollow
 from grants.organisations.models import (
     Invitation,
     LegalForm,
@@ -51,6 +53,7 @@ from grants.reviews.models import (
 )
 
 __all__ = [
+    "ApiToken", "CommitteeSession", "ProgrammeFollow",
     "Applicant", "ApplicantKind", "ApplicantKinds", "Application", "ApplicationState", "AssignmentState",
     "Attachment", "AuditEvent", "BudgetLine", "BudgetLineKind", "BudgetSection", "Call", "CallEnvelope",
     "CallFunder", "CallState", "ConflictOfInterest", "CorrectionRequest", "Criterion", "CriterionScore",

@@ -42,6 +42,9 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(sa.String(64), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What a user may opt out of; receipts, decisions and reminders are always sent.
+    wants_digest: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    wants_call_news: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
     memberships = relationship("Membership", back_populates="user", cascade="all, delete-orphan")
 

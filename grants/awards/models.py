@@ -17,6 +17,23 @@ class Outcome(StrEnum):
     WAITLISTED = "waitlisted"
 
 
+class CommitteeSession(db.Model):
+    """A committee's confirmation of a batch of decisions on one call, recorded as one act."""
+
+    __tablename__ = "committee_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id"), index=True)
+    held_on: Mapped[date]
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    confirmed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    call = relationship("Call")
+    confirmed_by = relationship("User")
+    decisions = relationship("Decision", back_populates="committee_session")
+
+
 class Decision(db.Model):
     """The programme manager's (or committee's) decision on an application.
 
@@ -46,9 +63,13 @@ class Decision(db.Model):
     decided_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    committee_session_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("committee_sessions.id"), index=True
+    )
 
     application = relationship("Application")
     decided_by = relationship("User")
+    committee_session = relationship("CommitteeSession", back_populates="decisions")
 
 
 class MovementKind(StrEnum):

@@ -98,6 +98,7 @@ class Call(db.Model):
             "max_share_of_cost > 0 AND max_share_of_cost <= 1", name="max_share_is_a_fraction"
         ),
         sa.CheckConstraint("last_reference_number >= 0", name="reference_counter_not_negative"),
+
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -123,6 +124,11 @@ class Call(db.Model):
     reminder_offsets_days: Mapped[list[int]] = mapped_column(sa.JSON, default=lambda: [7, 2])
     blind_review: Mapped[bool] = mapped_column(default=True)
     show_review_comments: Mapped[bool] = mapped_column(default=False)
+    # Reviews of one application whose normalised scores (0–100) spread wider than this are flagged
+    # for discussion in committee.
+    disagreement_threshold: Mapped[Decimal] = mapped_column(
+        sa.Numeric(5, 2), default=Decimal("20.00"), server_default="20"
+    )
     last_reference_number: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

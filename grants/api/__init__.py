@@ -1,0 +1,1 @@
+"""The JSON API for staff tools and the finance system (token-authenticated)."""
