@@ -19,13 +19,13 @@ _OUTBOX_KEY = "subventia.outbox"
 
 
 def queue_email(event_name: str, recipient, *, dedup_key: str | None = None, **context) -> Notification:
-    """Queue an email rendered from ``templates/notifications/<event_name>.subject.txt`` and
+    """Queue an email rendered from ``templates/email/<event_name>.subject.txt`` and
     ``.body.txt`` in the recipient's language. ``recipient`` is a User, or an email address."""
     email = getattr(recipient, "email", recipient)
     locale = getattr(recipient, "locale", None) or "fr"
     with force_locale(locale):
-        subject = render_template(f"notifications/{event_name}.subject.txt", **context).strip()
-        body = render_template(f"notifications/{event_name}.body.txt", **context)
+        subject = render_template(f"email/{event_name}.subject.txt", **context).strip()
+        body = render_template(f"email/{event_name}.body.txt", **context)
     notification = Notification(
         event=event_name,
         recipient_email=email,
