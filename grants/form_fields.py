@@ -6,7 +6,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateTimeLocalField, Field
+from wtforms import DateTimeLocalField, DecimalField, Field
 from wtforms.widgets import TextInput
 
 from grants.local_time import AmbiguousLocalTime, NonexistentLocalTime, from_local, to_local
@@ -26,6 +26,16 @@ def parse_amount(text: str) -> Decimal:
     if amount != amount.quantize(Decimal("0.01")):
         raise ValueError(_l("Un montant a au plus deux décimales (les centimes)."))
     return amount.quantize(Decimal("0.01"))
+
+
+def error_messages(errors) -> list[str]:
+    """A field's errors as a flat list of messages: a FieldList or FormField nests them in lists and
+    dicts, which the error summary must not print as Python reprs."""
+    if isinstance(errors, dict):
+        return [m for nested in errors.values() for m in error_messages(nested)]
+    if isinstance(errors, list | tuple):
+        return [m for nested in errors for m in error_messages(nested)]
+    return [str(errors)] if errors else []
 
 
 class MoneyField(Field):
@@ -58,6 +68,24 @@ class MoneyField(Field):
             self.data = None
             raise ValueError(_l("Le montant doit être positif."))
         self.data = amount
+
+
+class FrenchDecimalField(DecimalField):
+    """A number such as a weight or a percentage, typed with a decimal comma ("12,5") or a point."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            valuelist = [_SPACES.sub("", valuelist[0]).replace(",", "."), *valuelist[1:]]
+        super().process_formdata(valuelist)
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return super()._value().replace(".", ",")
 
 
 class LocalDateTimeField(DateTimeLocalField):

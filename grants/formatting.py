@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
+from flask_babel import gettext as _
 
 
 def money(amount: Decimal | None) -> str:
@@ -23,9 +24,13 @@ def millions(amount: Decimal | None) -> str:
 
 
 def local_datetime(instant: datetime | None, fmt: str = "medium") -> str:
-    """An aware instant shown in the configured time zone (Europe/Paris)."""
+    """An aware instant shown in the configured time zone (Europe/Paris). ``fmt`` is a Babel format
+    name or pattern, or "day_at_time" for a sentence-ready "26 novembre 2026 à 12:00"."""
     if instant is None:
         return "—"
+    if fmt == "day_at_time":
+        # The pattern holds a word ("à", "at"), so it is translated with the interface.
+        fmt = _("d MMMM y 'à' HH:mm")
     return format_datetime(instant, fmt)
 
 
@@ -36,7 +41,10 @@ def local_date(day: date | datetime | None, fmt: str = "medium") -> str:
 
 
 def register_filters(app) -> None:
+    from grants.form_fields import error_messages
+
     app.jinja_env.filters.update(
-        money=money, millions=millions, local_datetime=local_datetime, local_date=local_date
+        money=money, millions=millions, local_datetime=local_datetime, local_date=local_date,
+        error_messages=error_messages,
     )
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())

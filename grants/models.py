@@ -1,6 +1,7 @@
 """Every domain area's models, imported together so the metadata is complete for Alembic."""
 
 from grants.accounts.models import StaffRole, User
+from grants.api.models import ApiToken
 from grants.applications.models import (
     Applicant,
     ApplicantKind,
@@ -11,7 +12,6 @@ from grants.applications.models import (
     BudgetLineKind,
     CorrectionRequest,
 )
-from grants.api.models import ApiToken
 from grants.audit.models import AuditEvent
 from grants.awards.models import (
     CommitteeSession,

@@ -64,3 +64,12 @@ def test_missing_and_doubled_wall_clock_times_are_refused(app):
     assert not form.validate() and "heure d'hiver" in form.closes_at.errors[0]
     form = InstantForm(MultiDict({"closes_at": "2026-10-25T03:30"}))
     assert form.validate() and form.closes_at.data == datetime(2026, 10, 25, 2, 30, tzinfo=UTC)
+
+
+def test_error_messages_flattens_the_nested_errors_of_field_lists():
+    from grants.form_fields import error_messages
+
+    nested = [{"name": ["Nommez le cofinanceur."]}, {}, {"share": ["Part trop grande.", "Deux décimales."]}]
+    assert error_messages(nested) == ["Nommez le cofinanceur.", "Part trop grande.", "Deux décimales."]
+    assert error_messages(["Champ requis."]) == ["Champ requis."]
+    assert error_messages([]) == []

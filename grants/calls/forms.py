@@ -9,7 +9,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DecimalField,
     FieldList,
     FormField,
     IntegerField,
@@ -18,6 +17,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.form import Form
 from wtforms.validators import (
     DataRequired,
@@ -30,9 +30,9 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from grants.calls.models import ApplicantKinds, BudgetSection
+from grants.calls.models import SECTION_LABELS, ApplicantKinds, BudgetSection
 from grants.calls.services import ACCEPTED_FILE_KINDS
-from grants.form_fields import LocalDateTimeField, MoneyField
+from grants.form_fields import FrenchDecimalField, LocalDateTimeField, MoneyField
 from grants.organisations.models import LegalForm
 
 LEGAL_FORM_LABELS = {
@@ -49,7 +49,6 @@ APPLICANT_KIND_LABELS = {
     ApplicantKinds.INDIVIDUALS: _l("Des particuliers (par exemple des demandeurs d'emploi)"),
     ApplicantKinds.BOTH: _l("Les deux"),
 }
-SECTION_LABELS = {BudgetSection.OPERATING: _l("Fonctionnement"), BudgetSection.INVESTMENT: _l("Investissement")}
 FILE_KIND_LABELS = {"pdf": _l("PDF"), "image": _l("Images (JPEG, PNG)"), "office": _l("Documents bureautiques")}
 
 
@@ -73,13 +72,13 @@ def parse_day_offsets(text: str) -> list[int]:
 
 class AuthorisationForm(FlaskForm):
     year = IntegerField(_l("Exercice"), validators=[InputRequired(), NumberRange(2000, 2100)])
-    section = SelectField(_l("Section"), choices=[(s.value, SECTION_LABELS[s]) for s in BudgetSection])
+    section = SelectField(_l("Section"), choices=[SelectChoice(s.value, SECTION_LABELS[s]) for s in BudgetSection])
     authorised = MoneyField(_l("Autorisation (AP / AE)"), validators=[InputRequired()])
 
 
 class DirectGrantForm(FlaskForm):
     year = IntegerField(_l("Exercice"), validators=[InputRequired(), NumberRange(2000, 2100)])
-    section = SelectField(_l("Section"), choices=[(s.value, SECTION_LABELS[s]) for s in BudgetSection])
+    section = SelectField(_l("Section"), choices=[SelectChoice(s.value, SECTION_LABELS[s]) for s in BudgetSection])
     beneficiary_name = StringField(_l("Bénéficiaire"), validators=[DataRequired(), Length(max=200)])
     purpose = TextAreaField(_l("Objet"), validators=[DataRequired(), Length(max=2000)])
     amount = MoneyField(_l("Montant"), validators=[InputRequired()], allow_zero=False)
@@ -100,17 +99,17 @@ class CallForm(FlaskForm):
     summary = TextAreaField(_l("Résumé (une ou deux phrases)"), validators=[Length(max=400)])
     description = TextAreaField(_l("Description (Markdown)"), validators=[Optional()])
     eligibility_rules = TextAreaField(_l("Règles d'éligibilité"), validators=[Optional()])
-    applicant_kinds = SelectField(_l("Qui peut déposer ?"), choices=[(k.value, v) for k, v in APPLICANT_KIND_LABELS.items()])
+    applicant_kinds = SelectField(_l("Qui peut déposer ?"), choices=[SelectChoice(k.value, v) for k, v in APPLICANT_KIND_LABELS.items()])
     eligible_legal_forms = MultiCheckboxField(
         _l("Formes juridiques admises (aucune cochée : toutes)"),
-        choices=[(k.value, v) for k, v in LEGAL_FORM_LABELS.items()],
+        choices=[SelectChoice(k.value, v) for k, v in LEGAL_FORM_LABELS.items()],
     )
     partner_regions = TextAreaField(_l("Régions partenaires (une par ligne)"), validators=[Optional()])
     opens_at = LocalDateTimeField(_l("Ouverture (heure de Paris)"), validators=[InputRequired()])
     closes_at = LocalDateTimeField(_l("Clôture (heure de Paris)"), validators=[InputRequired()])
     min_grant = MoneyField(_l("Subvention minimum"), validators=[InputRequired()])
     max_grant = MoneyField(_l("Subvention maximum"), validators=[InputRequired()], allow_zero=False)
-    max_share_percent = DecimalField(
+    max_share_percent = FrenchDecimalField(
         _l("Part maximale du coût total du projet (%)"), places=2,
         validators=[InputRequired(), NumberRange(min=Decimal("0.01"), max=100, message=_l("Entre 0,01 et 100 %."))],
     )
@@ -195,7 +194,7 @@ class CloneCallForm(FlaskForm):
 class CriterionForm(FlaskForm):
     name = StringField(_l("Critère"), validators=[DataRequired(), Length(max=200)])
     guidance = TextAreaField(_l("Aide à la notation"), validators=[Optional(), Length(max=2000)])
-    weight = DecimalField(_l("Poids"), places=2, validators=[
+    weight = FrenchDecimalField(_l("Poids"), places=2, validators=[
         InputRequired(), NumberRange(min=Decimal("0.01"), message=_l("Le poids doit être strictement positif."))])
     scale_max = IntegerField(_l("Note maximale (échelle de 0 à …)"), default=5,
                              validators=[InputRequired(), NumberRange(1, 100)])
@@ -205,13 +204,13 @@ class RequiredDocumentForm(FlaskForm):
     name = StringField(_l("Pièce demandée"), validators=[DataRequired(), Length(max=200)])
     required = BooleanField(_l("Obligatoire"), default=True)
     accepted_types = MultiCheckboxField(_l("Types de fichier acceptés"),
-                                        choices=[(k, FILE_KIND_LABELS[k]) for k in ACCEPTED_FILE_KINDS],
+                                        choices=[SelectChoice(k, FILE_KIND_LABELS[k]) for k in ACCEPTED_FILE_KINDS],
                                         default=["pdf"], validators=[DataRequired()])
 
 
 class FunderRowForm(Form):
     name = StringField(_l("Financeur"), validators=[Optional(), Length(max=120)])
-    share_percent = DecimalField(_l("Part (%)"), places=2, validators=[Optional(), NumberRange(min=Decimal("0.01"), max=100)])
+    share_percent = FrenchDecimalField(_l("Part (%)"), places=2, validators=[Optional(), NumberRange(min=Decimal("0.01"), max=100)])
 
 
 class FundersForm(FlaskForm):

@@ -223,7 +223,7 @@ def published_message(call: Call) -> str:
     if call.state == CallState.OPEN:
         return _("L'appel est publié et ouvert aux dépôts.")
     return _("L'appel est publié : il ouvrira de lui-même le %(date)s.",
-             date=local_datetime(call.opens_at, "d MMMM y 'à' HH:mm"))
+             date=local_datetime(call.opens_at, "day_at_time"))
 
 
 @bp.post("/gestion/appels/<int:call_id>/publier")
@@ -252,7 +252,7 @@ def archive(call_id: int):
 
 
 def extended_message(call: Call, notified: int) -> str:
-    date = local_datetime(call.closes_at, "d MMMM y 'à' HH:mm")
+    date = local_datetime(call.closes_at, "day_at_time")
     if not notified:
         return _("La date limite est repoussée au %(date)s. Aucun brouillon n'était en cours : personne n'avait "
                  "à être prévenu.", date=date)

@@ -5,6 +5,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.database import Money, UTCDateTime, db, enum_type, utcnow
@@ -14,6 +15,14 @@ from grants.lifecycle import checked_transition
 class BudgetSection(StrEnum):
     OPERATING = "fonctionnement"
     INVESTMENT = "investissement"
+
+    @property
+    def label(self) -> str:
+        """The section's name in the user's language (the value is the French database code)."""
+        return str(SECTION_LABELS[self])
+
+
+SECTION_LABELS = {BudgetSection.OPERATING: _l("Fonctionnement"), BudgetSection.INVESTMENT: _l("Investissement")}
 
 
 class CallState(StrEnum):

@@ -135,7 +135,7 @@ def set_envelope(call: Call, section: BudgetSection, amount, *, actor) -> CallEn
     if budget is None:
         raise DomainError(
             _("Le programme n'a pas d'autorisation en %(section)s pour %(year)s : fixez-la d'abord.",
-              section=section.value, year=call.year),
+              section=section.label.lower(), year=call.year),
             field=field,
         )
     if envelope is None:

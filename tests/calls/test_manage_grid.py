@@ -52,8 +52,9 @@ def criterion_data(**overrides) -> dict:
 # --- Criteria ------------------------------------------------------------------------------------
 
 
-def test_add_a_criterion_from_the_call_page(client, manager, draft):
-    response = client.post(f"/gestion/appels/{draft.id}/criteres", data=criterion_data())
+@pytest.mark.parametrize("typed_weight", ["1.5", "1,5", " 1,50 "])
+def test_add_a_criterion_from_the_call_page(client, manager, draft, typed_weight):
+    response = client.post(f"/gestion/appels/{draft.id}/criteres", data=criterion_data(**{"critere-weight": typed_weight}))
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/gestion/appels/{draft.id}#grille")
     criterion = db.session.scalars(sa.select(Criterion)).one()
     assert (criterion.name, criterion.weight, criterion.scale_max) == ("Impact sur le territoire", Decimal("1.50"), 20)
@@ -183,7 +184,7 @@ def test_set_cofunders_and_see_their_parts(client, manager, draft):
     body = page(client.get(f"/gestion/appels/{draft.id}"))
     assert "406 687,00 €" in body and "203 313,00 €" in body
     body = page(client.get(f"/gestion/appels/{draft.id}/cofinanceurs"))
-    assert 'value="Région"' in body and 'value="66.67"' in body and 'name="rows-2-name"' in body
+    assert 'value="Région"' in body and 'value="66,67"' in body and 'name="rows-2-name"' in body
 
 
 @pytest.mark.parametrize("rows, message", [

@@ -141,7 +141,7 @@ def test_every_manager_page_renders_with_its_content(client, manager, line):
     assert 'value="dcp-2027"' in body and 'value="2027"' in body
 
     body = page(client.get(f"/gestion/appels/{call.id}/cofinanceurs"))
-    assert 'value="ADEME"' in body and 'value="75.00"' in body and "les parts font 100 % au total" in body
+    assert 'value="ADEME"' in body and 'value="75,00"' in body and "les parts font 100 % au total" in body
 
     body = page(client.get(f"/gestion/criteres/{criterion.id}"))
     assert 'value="Pertinence du partenariat"' in body
