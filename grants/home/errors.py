@@ -42,6 +42,14 @@ def init_error_handlers(app: Flask) -> None:
     def bad_request(error):
         return render_template("errors/400.html", reason=None), 400
 
+    @app.errorhandler(413)
+    def request_too_large(error):
+        # The body is over MAX_CONTENT_LENGTH: a file far above the attachment limit.
+        from grants.applications.attachments import size_label
+
+        back = request.path if request.method == "POST" else None
+        return render_template("errors/413.html", limit=size_label(app.config["MAX_UPLOAD_BYTES"]), back=back), 413
+
     @app.errorhandler(429)
     def too_many_requests(error):
         return render_template("errors/429.html"), 429

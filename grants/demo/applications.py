@@ -1,0 +1,76 @@
+"""More demo dossiers on the open calls: drafts being written and dossiers just submitted, with the
+whole project section filled in (objectives, public, places) and a balanced Cerfa budget, so that the
+applicants' section pages and the managers' lists of a call have several true-to-life rows.
+
+Same rules as grants.demo.seed: found by their title within the call (idempotent), at most one active
+dossier per association and call, amounts within each call's range and share of the total cost."""
+
+from __future__ import annotations
+
+MORE_APPLICATIONS = [
+    # --- Solidaires Ici Solidaires Ailleurs (1 500 € – 15 000 €, half the cost at most)
+    {"call": "SISA", "applicant": "bassin-minier", "by": "thomas.lemaire@jeunes-bassin-minier.example.org",
+     "story": "submitted", "days": -10, "title": "Savoir-faire miniers partagés entre Lens et Itabira",
+     "summary": "Des anciens mineurs du bassin lensois et des techniciens d'Itabira échangent sur la "
+                "reconversion des sites miniers et la prévention des risques.",
+     "objectives": "Deux missions croisées ; un guide bilingue de reconversion des terrils ; trois conférences "
+                   "publiques dans le bassin minier.",
+     "target_public": "Associations d'anciens mineurs, élus locaux, étudiants en génie civil.",
+     "places": "Lens, Liévin, Itabira (Minas Gerais)", "partner_region": "Minas Gerais",
+     "total": 26000, "asked": 12000, "beneficiaries": 340,
+     "co_funders": [("Communauté d'agglomération de Lens-Liévin", 4000), ("Département du Pas-de-Calais", 3000)]},
+    {"call": "SISA", "applicant": "valenciennois", "by": "julien.mercier@consomacteurs.example.org",
+     "story": "draft", "days": -1, "title": "Filière de jus de bissap équitable avec Saint-Louis",
+     "summary": "Structurer avec un groupement de productrices de Saint-Louis une filière de bissap vendue "
+                "dans les épiceries solidaires du Valenciennois.",
+     "objectives": "Former 30 productrices à la transformation ; vendre 4 000 bouteilles la première année.",
+     "target_public": "Productrices du delta du fleuve Sénégal ; consommateurs du Valenciennois.",
+     "places": "Saint-Louis (Sénégal), Valenciennes", "partner_region": "Saint-Louis",
+     "total": 15000, "asked": 7000, "co_funders": [("Valenciennes Métropole", 2500)]},
+    # --- FIPCE (2 000 € – 25 000 €, half the cost at most, co-funded with ADEME)
+    {"call": "FIPCE", "applicant": "audomarois", "by": "sophie.delattre@terres-echanges.example.org",
+     "story": "submitted", "days": -8, "title": "Groupement d'achat en circuit court de l'Audomarois",
+     "summary": "Un groupement d'achat mensuel qui relie quarante familles aux maraîchers des marais "
+                "audomarois.",
+     "objectives": "Quarante familles adhérentes ; dix producteurs à moins de 30 km ; un atelier cuisine par mois.",
+     "target_public": "Familles des quartiers de Saint-Omer et d'Arques, dont des bénéficiaires de l'aide alimentaire.",
+     "places": "Saint-Omer, Arques", "total": 18000, "asked": 8000, "beneficiaries": 160,
+     "co_funders": [("Ville de Saint-Omer", 2000), ("ADEME", 3000)]},
+    {"call": "FIPCE", "applicant": "roubaix", "by": "claire.dumont@roubaix-nord-sud.example.org",
+     "story": "submitted", "days": -4, "title": "Repair café et atelier vélo du quartier de l'Épeule",
+     "summary": "Deux samedis par mois, des bénévoles réparent avec les habitants petit électroménager et vélos.",
+     "objectives": "600 objets réparés par an ; 15 bénévoles formés ; un atelier vélo ouvert aux collégiens.",
+     "target_public": "Habitants du quartier de l'Épeule, collégiens.",
+     "places": "Roubaix", "total": 12500, "asked": 6000, "beneficiaries": 450,
+     "co_funders": [("Ville de Roubaix", 1500)]},
+    {"call": "FIPCE", "applicant": "provinces", "by": "karim.boukhris@mq-provinces.example.org",
+     "story": "draft", "days": -1, "title": "École de consommateurs des Provinces",
+     "summary": "Des ateliers budget, énergie et alimentation à la maison de quartier, avec la CAF.",
+     "target_public": "Familles du quartier des Provinces.",
+     "places": "Arras", "total": 9000, "asked": 4000, "co_funders": [("Caisse d'allocations familiales", 1500)]},
+    # --- Nos Quartiers d'Été (1 000 € – 10 000 €, 70 % of the cost at most)
+    {"call": "NQE", "applicant": "fives", "by": "amelie.vandamme@jardins-fives.example.org",
+     "story": "submitted", "days": -3, "title": "Guinguette des jardins de Fives",
+     "summary": "Huit soirées d'été dans les jardins partagés : concerts, repas partagés, ateliers pour enfants.",
+     "objectives": "Huit soirées ; 1 200 participants ; un comité d'habitants qui prépare l'été suivant.",
+     "target_public": "Familles et jeunes du quartier de Fives.",
+     "places": "Lille-Fives, jardins de la rue Pierre Legrand", "total": 9500, "asked": 6000,
+     "beneficiaries": 1200, "co_funders": [("Ville de Lille", 2000)]},
+    {"call": "NQE", "applicant": "bassin-minier", "by": "thomas.lemaire@jeunes-bassin-minier.example.org",
+     "story": "submitted", "days": -2, "title": "Tournoi de street-football des cités minières",
+     "summary": "Un tournoi itinérant dans cinq cités minières, organisé par un collectif de jeunes.",
+     "objectives": "Cinq étapes ; 40 équipes mixtes ; des jeunes formés à l'arbitrage et à l'organisation.",
+     "target_public": "Jeunes de 12 à 20 ans des cités minières de Lens et Liévin.",
+     "places": "Lens, Liévin, Loos-en-Gohelle", "total": 7000, "asked": 4500, "beneficiaries": 400,
+     "co_funders": [("Ville de Lens", 1000)]},
+    {"call": "NQE", "applicant": "roubaix", "by": "yacine.haddad@roubaix-nord-sud.example.org",
+     "story": "draft", "days": -1, "title": "Cinéma en plein air au parc Barbieux",
+     "summary": "Quatre projections gratuites, précédées de courts-métrages tournés par les jeunes du quartier.",
+     "places": "Roubaix", "total": 8000, "asked": 5000},
+]
+
+
+def seed_applications(seed) -> None:
+    """Add the dossiers above through the seed's own builder (idempotent by title within the call)."""
+    for spec in MORE_APPLICATIONS:
+        seed.application(spec)
