@@ -152,6 +152,7 @@ class ScreeningRow:
     call_title: str
     call_slug: str
     submitted_at: datetime
+    call_id: int
 
 
 @dataclass
@@ -222,6 +223,7 @@ def awaiting_screening(limit: int = 50) -> list[ScreeningRow]:
             Call.title,
             Call.slug,
             Application.submitted_at,
+            Call.id,
         )
         .join(Call, Call.id == Application.call_id)
         .join(Applicant, Applicant.id == Application.applicant_id)
