@@ -1,0 +1,236 @@
+"""Exports of decisions: a call's decisions for the finance department (CSV for a French spreadsheet,
+XLSX), and the open-data file of awarded grants in the SCDL « subventions » format (schema 2.1.0),
+which the law asks public funders to publish (décret 2017-779)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from grants.applications.models import Applicant, Application
+from grants.awards.models import Decision, EnvelopeMovement, MovementKind, Outcome
+from grants.calls.models import Call
+from grants.database import db
+from grants.local_time import from_local, to_local
+
+# The standard's columns, in its order (https://schema.data.gouv.fr/scdl/subventions/).
+SCDL_COLUMNS = (
+    "nomAttribuant", "idAttribuant", "dateConvention", "referenceDecision", "nomBeneficiaire", "idBeneficiaire",
+    "rnaBeneficiaire", "objet", "montant", "nature", "conditionsVersement", "datesPeriodeVersement", "idRAE",
+    "notificationUE", "pourcentageSubvention", "dispositifAide",
+)
+SCDL_OBJECT_MAX = 256
+RNA = re.compile(r"^W\d{9}$")
+SIRET = re.compile(r"^\d{14}$")
+# The grantor published in the SCDL file; a deployment sets its own in the configuration.
+# Spreadsheets run cells starting with these as formulas: an applicant's title must stay text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _labels():
+    return {
+        Outcome.AWARDED: _("Accordée"),
+        Outcome.REJECTED: _("Refusée"),
+        Outcome.WAITLISTED: _("Liste d'attente"),
+    }
+
+
+@dataclass(frozen=True)
+class DecisionLine:
+    decision: Decision
+    application: Application
+
+    @property
+    def applicant(self) -> Applicant:
+        return self.application.applicant
+
+
+def decision_lines(call_id: int) -> list[DecisionLine]:
+    """A call's decisions with their applications, applicants and deciders: one query."""
+    rows = db.session.execute(
+        db.select(Decision, Application)
+        .join(Application, Decision.application_id == Application.id)
+        .where(Application.call_id == call_id)
+        .options(sa.orm.joinedload(Application.applicant).joinedload(Applicant.organisation),
+                 sa.orm.joinedload(Application.applicant).joinedload(Applicant.person),
+                 sa.orm.joinedload(Decision.decided_by), sa.orm.joinedload(Decision.committee_session))
+        .order_by(Application.reference, Decision.id)
+    ).unique().all()
+    return [DecisionLine(decision, application) for decision, application in rows]
+
+
+def decision_header() -> list[str]:
+    return [_("Référence"), _("Porteur de projet"), _("SIRET"), _("Projet"), _("Décision"), _("Section"),
+            _("Montant demandé"), _("Montant accordé"), _("Versé"), _("Reste à verser"), _("Motif"),
+            _("Décidée le"), _("Par"), _("Commission du"), _("Annulée le")]
+
+
+def decision_values(line: DecisionLine) -> list:
+    """One decision as typed values (Decimal amounts, dates): each format writes them its own way."""
+    decision, application = line.decision, line.application
+    organisation = line.applicant.organisation
+    awarded = decision.outcome == Outcome.AWARDED
+    return [
+        application.reference or "",
+        line.applicant.display_name,
+        organisation.siret if organisation else "",
+        application.title,
+        _labels()[decision.outcome] + (" — " + _("annulée") if decision.cancelled_at else ""),
+        decision.section.value if decision.section else "",
+        application.amount_requested,
+        decision.amount if awarded else None,
+        decision.paid if awarded else None,
+        decision.amount - decision.paid if awarded else None,
+        decision.reason or "",
+        to_local(decision.decided_at).date(),
+        decision.decided_by.full_name,
+        decision.committee_session.held_on if decision.committee_session else None,
+        to_local(decision.cancelled_at).date() if decision.cancelled_at else None,
+    ]
+
+
+def _spreadsheet_text(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def _french_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}".replace(".", ",")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    return _spreadsheet_text(str(value))
+
+
+def decisions_csv(call: Call) -> str:
+    """The call's decisions for a French spreadsheet: semicolons, decimal commas, a BOM so that
+    Excel reads UTF-8, text that can never run as a formula."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(decision_header())
+    for line in decision_lines(call.id):
+        writer.writerow([_french_cell(v) for v in decision_values(line)])
+    return buffer.getvalue()
+
+
+def decisions_xlsx(call: Call) -> bytes:
+    """The call's decisions as a workbook: amounts as numbers in euros, dates as dates."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = _("Décisions")[:31]
+    sheet.append(decision_header())
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for line in decision_lines(call.id):
+        sheet.append([None if v is None else v for v in decision_values(line)])
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # never a formula, whatever the applicant typed
+            elif isinstance(cell.value, Decimal | float | int):
+                cell.number_format = '#,##0.00 "€"'
+            elif isinstance(cell.value, date | datetime):
+                cell.number_format = "dd/mm/yyyy"
+    for index, title in enumerate(decision_header(), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = max(12, min(40, len(title) + 4))
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+# --- SCDL « subventions » ------------------------------------------------------------------------
+
+
+def _scdl_amount(amount: Decimal) -> str:
+    return f"{amount:.2f}"
+
+
+def _share_of_cost(amount: Decimal, total_cost: Decimal | None) -> str:
+    """The grant's share of the project's cost, 0.01–1 as the standard requires."""
+    if not total_cost or total_cost <= 0:
+        return "1"
+    share = min(Decimal(1), max(Decimal("0.01"), (amount / total_cost).quantize(Decimal("0.01"))))
+    return "1" if share == 1 else f"{share:.2f}"
+
+
+def _payment_period(payments: list[date], application: Application, decided_on: date) -> str:
+    if payments:
+        first, last = min(payments), max(payments)
+        return first.isoformat() if first == last else f"{first.isoformat()}/{last.isoformat()}"
+    if application.starts_on and application.ends_on:
+        return f"{application.starts_on.isoformat()}/{application.ends_on.isoformat()}"
+    return decided_on.isoformat()
+
+
+def scdl_rows(year: int) -> list[dict[str, str]]:
+    """One row per grant awarded to an organisation in ``year`` (Paris dates) and not cancelled.
+    Grants to private persons are left out: the obligation concerns legal entities, and publishing
+    a person's name would breach their privacy."""
+    start = from_local(datetime.combine(date(year, 1, 1), time()))
+    end = from_local(datetime.combine(date(year + 1, 1, 1), time()))
+    rows = db.session.execute(
+        db.select(Decision, Application, Call)
+        .join(Application, Decision.application_id == Application.id)
+        .join(Call, Application.call_id == Call.id)
+        .join(Applicant, Application.applicant_id == Applicant.id)
+        .where(Decision.outcome == Outcome.AWARDED, Decision.cancelled_at.is_(None), Decision.amount > 0,
+               Decision.decided_at >= start, Decision.decided_at < end, Applicant.organisation_id.is_not(None))
+        .options(sa.orm.joinedload(Application.applicant).joinedload(Applicant.organisation))
+        .order_by(Decision.decided_at, Decision.id)
+    ).unique().all()
+    payments: dict[int, list[date]] = {}
+    if rows:
+        for decision_id, paid_on in db.session.execute(
+            db.select(EnvelopeMovement.decision_id, EnvelopeMovement.effective_on).where(
+                EnvelopeMovement.decision_id.in_([d.id for d, _a, _c in rows]),
+                EnvelopeMovement.kind == MovementKind.PAYMENT)
+        ):
+            payments.setdefault(decision_id, []).append(paid_on)
+    grantor_name = current_app.config["GRANTOR_NAME"]
+    grantor_siret = current_app.config["GRANTOR_SIRET"]
+    published = []
+    for decision, application, call in rows:
+        organisation = application.applicant.organisation
+        decided_on = to_local(decision.decided_at).date()
+        paid_on = payments.get(decision.id, [])
+        published.append({
+            "nomAttribuant": grantor_name,
+            "idAttribuant": grantor_siret,
+            "dateConvention": decided_on.isoformat(),
+            "referenceDecision": application.reference or "",
+            "nomBeneficiaire": organisation.name,
+            "idBeneficiaire": organisation.siret if SIRET.match(organisation.siret or "") else "",
+            "rnaBeneficiaire": organisation.rna if RNA.match(organisation.rna or "") else "",
+            "objet": (application.title or call.title)[:SCDL_OBJECT_MAX],
+            "montant": _scdl_amount(decision.amount),
+            "nature": "aide en numéraire",
+            "conditionsVersement": "unique" if len(paid_on) == 1 and decision.paid == decision.amount else "échelonné",
+            "datesPeriodeVersement": _payment_period(paid_on, application, decided_on),
+            "idRAE": "",
+            "notificationUE": "non",
+            "pourcentageSubvention": _share_of_cost(decision.amount, application.total_expenses),
+            "dispositifAide": call.title,
+        })
+    return published
+
+
+def scdl_csv(year: int) -> str:
+    """The SCDL file: UTF-8, commas, the standard's header, missing values as empty strings."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=SCDL_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(scdl_rows(year))
+    return buffer.getvalue()

@@ -1,0 +1,116 @@
+"""Exports: the call's decisions as CSV and XLSX, and the SCDL « subventions » open-data file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date
+from decimal import Decimal
+
+import openpyxl
+import time_machine
+
+from grants.awards import exports, services
+from grants.database import db
+from grants.models import PaymentTranche
+from tests.awards.conftest import OPERATING, under_review
+from tests.factories import IndividualApplicantFactory, SubmittedApplicationFactory, member_of
+
+# The standard's columns, in order (schema.data.gouv.fr, scdl/subventions 2.1.0).
+SCDL_HEADER = [
+    "nomAttribuant", "idAttribuant", "dateConvention", "referenceDecision", "nomBeneficiaire", "idBeneficiaire",
+    "rnaBeneficiaire", "objet", "montant", "nature", "conditionsVersement", "datesPeriodeVersement", "idRAE",
+    "notificationUE", "pourcentageSubvention", "dispositifAide",
+]
+ISO_DATE = r"\d{4}-\d{2}-\d{2}"
+
+
+def decided(call, manager):
+    """An award (paid in two tranches), a rejection, and an award to a private person."""
+    award = under_review(call, Decimal("6000.00"), title="=HYPERLINK(\"http://evil\")", total_expenses=Decimal("20000.00"))
+    decision = services.award_grant(award, amount="4500.50", section=OPERATING, actor=manager)
+    services.record_payment(decision, amount="2000", tranche=PaymentTranche.ADVANCE, actor=manager,
+                            paid_on=date(2026, 6, 1))
+    services.record_payment(decision, amount="2500.50", tranche=PaymentTranche.BALANCE, actor=manager,
+                            paid_on=date(2026, 11, 15))
+    services.reject_application(under_review(call), reason="Hors champ", actor=manager)
+    person = SubmittedApplicationFactory(call=call, applicant=IndividualApplicantFactory(), state="under_review")
+    services.award_grant(person, amount="1000", section=OPERATING, actor=manager)
+    db.session.commit()
+    return award
+
+
+@time_machine.travel("2026-05-20 10:00:00+02:00", tick=False)
+def test_scdl_header_and_formats_follow_the_standard(call, manager, login_as):
+    award = decided(call, manager)
+    response = login_as(manager).get("/gestion/exports/scdl-subventions-2026.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "scdl-subventions-2026.csv" in response.headers["Content-Disposition"]
+    text = response.get_data(as_text=True)
+    assert not text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == SCDL_HEADER
+    assert len(rows) == 2  # the award to an organisation only: not the refusal, not the private person
+    row = dict(zip(SCDL_HEADER, rows[1], strict=True))
+    organisation = award.applicant.organisation
+    assert re.fullmatch(r"\d{14}", row["idAttribuant"]) and row["nomAttribuant"]
+    assert row["dateConvention"] == "2026-05-20" and re.fullmatch(ISO_DATE, row["dateConvention"])
+    assert row["idBeneficiaire"] == organisation.siret and re.fullmatch(r"\d{14}", row["idBeneficiaire"])
+    assert row["rnaBeneficiaire"] == "" or re.fullmatch(r"W\d{9}", row["rnaBeneficiaire"])
+    assert row["nomBeneficiaire"] == organisation.name and row["referenceDecision"] == award.reference
+    assert row["montant"] == "4500.50"
+    assert row["nature"] == "aide en numéraire" and row["conditionsVersement"] == "échelonné"
+    assert row["datesPeriodeVersement"] == "2026-06-01/2026-11-15"
+    assert row["notificationUE"] == "non" and row["idRAE"] == ""
+    assert row["pourcentageSubvention"] == "0.23"  # 4 500,50 of a 20 000 project
+    assert 0.01 <= float(row["pourcentageSubvention"]) <= 1
+    assert len(row["objet"]) <= 256 and row["dispositifAide"] == call.title
+    # Another year has none of them.
+    assert exports.scdl_csv(2025).splitlines() == [",".join(SCDL_HEADER)]
+
+
+def test_rna_with_a_letter_is_left_out_and_the_object_is_the_title(call, manager):
+    application = under_review(call, Decimal("100.00"), title="x" * 200)
+    application.applicant.organisation.rna = "W59A000001"
+    services.award_grant(application, amount="100", section=OPERATING, actor=manager)
+    db.session.commit()
+    (row,) = exports.scdl_rows(date.today().year)
+    assert row["rnaBeneficiaire"] == "" and row["objet"] == "x" * 200 and row["idBeneficiaire"]
+
+
+def test_decisions_csv_is_for_a_french_spreadsheet_and_never_runs_formulas(call, manager, login_as):
+    decided(call, manager)
+    response = login_as(manager).get(f"/gestion/appels/{call.id}/decisions.csv")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
+    assert rows[0][:5] == ["Référence", "Porteur de projet", "SIRET", "Projet", "Décision"]
+    assert len(rows) == 4
+    awarded = next(r for r in rows if r[4] == "Accordée" and r[2])
+    assert awarded[3].startswith("'=")
+    assert awarded[7] == "4500,50" and awarded[8] == "4500,50" and awarded[9] == "0,00"
+    assert any(r[4] == "Refusée" and r[10] == "Hors champ" for r in rows)
+
+
+def test_decisions_xlsx_has_numbers_dates_and_no_formula(call, manager, login_as):
+    decided(call, manager)
+    response = login_as(manager).get(f"/gestion/appels/{call.id}/decisions.xlsx")
+    assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
+    sheet = openpyxl.load_workbook(io.BytesIO(response.get_data())).active
+    assert sheet["A1"].value == "Référence" and sheet.max_row == 4
+    values = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=2)]
+    awarded = next(v for v in values if v[3] and v[3].startswith("=HYPERLINK"))
+    cell = next(c for row in sheet.iter_rows(min_row=2) for c in row if c.value == awarded[3])
+    assert cell.data_type == "s"  # stored as text, not as a formula
+    assert awarded[7] == 4500.5
+
+
+def test_exports_are_for_managers_only(call, client, login_as):
+    for path in (f"/gestion/appels/{call.id}/decisions.csv", f"/gestion/appels/{call.id}/decisions.xlsx",
+                 "/gestion/exports/scdl-subventions-2026.csv"):
+        assert client.get(path).status_code == 302
+    login_as(member_of())
+    assert client.get("/gestion/exports/scdl-subventions-2026.csv").status_code == 403
+    assert client.get(f"/gestion/appels/{call.id}/decisions.csv").status_code == 403
