@@ -25,6 +25,8 @@ class Access(StrEnum):
     REVIEWER = "reviewer"
     MANAGER = "manager"  # programme managers and admins
     ADMIN = "admin"
+    # The JSON API: a bearer token, never a session (grants/api/auth.py, @token_required, enforces it).
+    API_TOKEN = "api_token"
 
 
 def user_satisfies(user, rule: Access) -> bool:
@@ -56,6 +58,8 @@ def is_applicant(user) -> bool:
 def allow(rule: Access):
     """Declare and enforce who may call a view. Anonymous users are sent to the login page;
     signed-in users without the right role get 403 (and the refusal is audited)."""
+    if rule == Access.API_TOKEN:
+        raise TypeError("API views are declared with grants.api.auth.token_required, not allow()")
 
     def decorator(view):
         @functools.wraps(view)
