@@ -1,7 +1,9 @@
 """The Celery app, bound to the Flask app as in Flask's documentation (patterns/celery): every task
 runs inside an application context, so it uses the same configuration and database session rules
 as a request. Start a worker with ``celery -A worker.app worker`` and the scheduler with
-``celery -A worker.app beat``."""
+``celery -A worker.app beat`` — exactly one beat process: two would fire every periodic task twice
+(harmless for the scans, whose rows are keyed, but wasted work).
+"""
 
 from __future__ import annotations
 
@@ -9,18 +11,33 @@ from celery import Celery, Task
 from celery.schedules import crontab
 from flask import Flask
 
-BEAT_SCHEDULE = {
-    # Outbox rows left pending (broker down at commit time, worker crash) are sent again.
-    "requeue-stale-notifications": {
-        "task": "grants.notifications.tasks.requeue_stale_notifications",
-        "schedule": 60.0,
-    },
-    # Calls open and close by themselves; the server enforces closes_at on every submission anyway.
-    "open-and-close-calls": {
-        "task": "grants.calls.tasks.open_and_close_due_calls",
-        "schedule": crontab(minute="*"),
-    },
-}
+from config import Config
+
+
+def beat_schedule(scan_seconds: float) -> dict:
+    """The periodic tasks. Scans look at what is due now (Europe/Paris days); nothing is scheduled
+    weeks ahead per application, so a changed deadline or a missed run needs no rescheduling."""
+    scan = float(scan_seconds)
+    return {
+        # Outbox rows left pending (broker down at commit time, worker crash) are sent again.
+        "requeue-stale-notifications": {
+            "task": "grants.notifications.tasks.requeue_stale_notifications",
+            "schedule": 60.0,
+        },
+        # Calls open and close by themselves; the server enforces closes_at on every submission anyway.
+        "open-and-close-calls": {
+            "task": "grants.calls.tasks.open_and_close_due_calls",
+            "schedule": crontab(minute="*"),
+        },
+        # Deadline reminders (J-7, J-1… per call), reviews due soon or overdue, the managers' daily
+        # digest (from 08:00 Paris, once a day): each scan queues what is due and not yet queued.
+        "deadline-reminders": {"task": "grants.notifications.tasks.send_deadline_reminders", "schedule": scan},
+        "review-reminders": {"task": "grants.notifications.tasks.send_review_reminders", "schedule": scan},
+        "manager-digests": {"task": "grants.notifications.tasks.send_manager_digests", "schedule": scan},
+    }
+
+
+BEAT_SCHEDULE = beat_schedule(Config.NOTIFICATION_SCAN_SECONDS)  # NOTIFICATION_SCAN_SECONDS, default 300
 
 
 def celery_init_app(app: Flask) -> Celery:

@@ -3,7 +3,14 @@
 ``python -m worker.embedded`` serves http://127.0.0.1:5000 on SQLite with no Redis: tasks queued
 by requests run in-process after commit (Celery's eager mode, see DevelopmentConfig), and the
 periodic tasks of :data:`worker.BEAT_SCHEDULE` run on their schedule in a daemon thread, so calls
-still open and close by themselves and pending notifications are still swept.
+still open and close by themselves, reminders and digests are still queued, and pending
+notifications are still swept. Mail is written to ``instance/outbox/`` as .eml files (the log says
+where each one went).
+
+Why in-process rather than a worker on a SQLite-backed Kombu transport: one command, one process,
+no second program to start or forget, and no second SQLite writer competing for the database lock;
+the same task code runs, only the transport differs. What it cannot show (a worker killed mid-task,
+two workers) is shown by the tests on Redis.
 """
 
 from __future__ import annotations
@@ -46,6 +53,9 @@ def run_beat_schedule(app, stop: threading.Event) -> None:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = create_app(os.environ.get("SUBVENTIA_CONFIG", "development"))
+    if app.config["MAIL_BACKEND"].startswith("grants.notifications.eml_outbox"):
+        log.info("emails are written to %s as .eml files (open them with any mail reader)",
+                 app.config["MAIL_OUTBOX_DIR"])
     stop = threading.Event()
     threading.Thread(target=run_beat_schedule, args=(app, stop), daemon=True, name="beat").start()
     host = os.environ.get("HOST", "127.0.0.1")

@@ -44,6 +44,9 @@ class Notification(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a delivery last claimed the row (pending → sending): a claim older than the sending lease
+    # belongs to a delivery that died, and may be taken over.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The in-app list (the bell) shows a user's notifications; reading one there sets this.
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

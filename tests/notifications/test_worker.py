@@ -1,106 +1,149 @@
-"""Through the real stack: a Celery worker process on the real Redis broker, delivering to a real
-SMTP server on loopback (aiosmtpd), reading and writing the real PostgreSQL test database."""
+"""Through the real stack: Celery worker processes (and beat) on the real Redis broker, delivering to a
+real SMTP server on loopback (aiosmtpd), reading and writing the real PostgreSQL test database.
+
+These tests use a Redis database of their own (``TEST_NOTIFICATIONS_REDIS_DB``, default 14) and a
+queue name per test, so that nothing else on the test Redis hands their messages out or takes them.
+"""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
-import socket
+import signal
 import subprocess
 import sys
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
+import redis
 
-from grants.database import db
-from grants.models import Notification, NotificationStatus
+from grants.database import db, utcnow
+from grants.models import Applicant, CallState, Notification, NotificationStatus
 from grants.notifications.services import queue_email
-from tests.factories import UserFactory
+from tests.conftest import login
+from tests.factories import (
+    ApplicationFactory,
+    CallFactory,
+    ManagerFactory,
+    OrganisationFactory,
+    UserFactory,
+    member_of,
+)
+from tests.notifications.smtp import ScriptedSMTPHandler, start_smtp_server
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class FlakySMTPHandler:
-    """Accepts mail, after refusing the first ``failures`` messages with a temporary error."""
-
-    def __init__(self, failures: int = 0):
-        self.failures = failures
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.failures > 0:
-            self.failures -= 1
-            return "451 4.3.0 Try again later"
-        self.messages.append(envelope)
-        return "250 OK"
+REDIS_DB = int(os.environ.get("TEST_NOTIFICATIONS_REDIS_DB", 14))
 
 
 @pytest.fixture
 def smtp_server():
-    handler = FlakySMTPHandler()
-    with socket.socket() as probe:  # aiosmtpd needs a real port number to check it is up
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
+    handler = ScriptedSMTPHandler()
+    controller = start_smtp_server(handler)
     yield controller, handler
+    if handler.release is not None:
+        controller.loop.call_soon_threadsafe(handler.release.set)
     controller.stop()
 
 
 @pytest.fixture
-def queue_name():
-    return f"subventia-test-{uuid.uuid4().hex[:8]}"
+def broker_url(redis_url):
+    url = f"{redis_url.rsplit('/', 1)[0]}/{REDIS_DB}"
+    yield url
+    redis.Redis.from_url(url).close()
 
 
 @pytest.fixture
-def app_overrides(redis_url, smtp_server, queue_name):
+def queue_name(broker_url):
+    name = f"subventia-test-{uuid.uuid4().hex[:8]}"
+    yield name
+    with redis.Redis.from_url(broker_url) as client:
+        client.delete(name)
+
+
+@pytest.fixture
+def app_overrides(broker_url, smtp_server, queue_name):
     controller, _ = smtp_server
     from config import Config
 
     return {
         "TASKS_RUN_IN_PROCESS": False,
-        "CELERY": {**Config.CELERY, "broker_url": redis_url, "task_default_queue": queue_name},
+        "CELERY": {**Config.CELERY, "broker_url": broker_url, "task_default_queue": queue_name},
         "MAIL_BACKEND": "smtp",
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": controller.port,
     }
 
 
+class Processes:
+    """Celery processes started for one test, stopped at its end (SIGKILL where the test says)."""
+
+    def __init__(self, env, tmp_path):
+        self.env, self.tmp_path, self.started = env, tmp_path, []
+
+    def start(self, kind="worker", name=None, **env):
+        name = name or f"{kind}{len(self.started) + 1}"
+        log = self.tmp_path / f"{name}.log"
+        if kind == "worker":
+            arguments = ["worker", "--pool=solo", "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
+                         "--without-heartbeat", "-l", "INFO"]
+            ready = "ready"
+        else:
+            arguments = ["beat", "-s", str(self.tmp_path / "beat-schedule"), "-l", "INFO"]
+            ready = "beat: Starting"
+        with log.open("wb") as output:
+            process = subprocess.Popen([sys.executable, "-m", "celery", "-A", "worker.app", *arguments], cwd=ROOT,
+                                       env={**self.env, **env}, stdout=output, stderr=subprocess.STDOUT)
+        self.started.append(process)
+        process.log = log
+        deadline = time.monotonic() + 60
+        while ready not in log.read_text() and time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"{name} exited: {log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        return process
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.args[5]}:\n{p.log.read_text()[-2500:]}" for p in self.started)
+
+    def stop(self):
+        for process in self.started:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.started:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 @pytest.fixture
-def worker(pg_app, redis_url, smtp_server, queue_name, tmp_path):
+def celery(pg_app, broker_url, smtp_server, queue_name, tmp_path):
     controller, _ = smtp_server
     env = {
         **os.environ,
         "SUBVENTIA_CONFIG": "production",
         "SECRET_KEY": "worker-test",
         "DATABASE_URL": pg_app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": redis_url,
+        "REDIS_URL": broker_url,
         "CELERY_QUEUE": queue_name,
+        "SERVER_NAME": "subventia.test",
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": str(controller.port),
         "NOTIFICATION_RETRY_BASE_SECONDS": "1",
         "INSTANCE_PATH": str(tmp_path / "instance"),
     }
-    log = tmp_path / "worker.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "--pool=solo",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"],
-            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 60
-    while "ready" not in log.read_text() and time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the worker exited: {log.read_text()[-3000:]}")
-        time.sleep(0.2)
-    yield process, log
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    processes = Processes(env, tmp_path)
+    yield processes
+    processes.stop()
+
+
+@pytest.fixture
+def worker(celery):
+    return celery.start()
 
 
 def wait_for(condition, timeout=45.0):
@@ -112,31 +155,175 @@ def wait_for(condition, timeout=45.0):
     return False
 
 
-def notification_status(notification_id):
+def stored(notification_id):
     db.session.expire_all()
-    return db.session.get(Notification, notification_id).status
+    return db.session.get(Notification, notification_id)
 
 
-def test_a_real_worker_delivers_after_commit(pg_app, worker, smtp_server):
+def reset_email(user):
+    return queue_email("password_reset", user, reset_url="https://subventia.test/mot-de-passe/t", user=user)
+
+
+def received(handler):
+    return [email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+            for envelope in handler.messages]
+
+
+def test_a_real_worker_delivers_both_parts_in_each_recipients_language(pg_app, worker, smtp_server, celery):
     _, handler = smtp_server
-    user = UserFactory(email="tresoriere@asso.example")
-    notification = queue_email("password_reset", user, reset_url="https://x/mot-de-passe/t", user=user)
+    french = UserFactory(email="tresoriere@asso.example", locale="fr")
+    english = UserFactory(email="treasurer@asso.example", locale="en")
+    rows = [reset_email(french), reset_email(english)]
     db.session.commit()
-    _, log = worker
-    assert wait_for(lambda: handler.messages), f"no mail delivered; worker log:\n{log.read_text()[-3000:]}"
-    assert handler.messages[0].rcpt_tos == ["tresoriere@asso.example"]
-    assert wait_for(lambda: notification_status(notification.id) == NotificationStatus.SENT)
+    ids = [row.id for row in rows]
+    assert wait_for(lambda: len(handler.messages) == 2), f"mail not delivered:\n{celery.logs()}"
+    by_recipient = {m["To"]: m for m in received(handler)}
+    assert [e.rcpt_tos for e in handler.messages] in (
+        [["tresoriere@asso.example"], ["treasurer@asso.example"]], [["treasurer@asso.example"], ["tresoriere@asso.example"]])
+    assert by_recipient["tresoriere@asso.example"]["Subject"] == "Choisir un nouveau mot de passe"
+    assert by_recipient["treasurer@asso.example"]["Subject"] == "Choose a new password"
+    for message in by_recipient.values():
+        assert message.get_content_type() == "multipart/alternative"
+        text, html = message.get_payload()
+        assert text.get_content_type() == "text/plain" and html.get_content_type() == "text/html"
+        assert "https://subventia.test/mot-de-passe/t" in text.get_payload(decode=True).decode()
+        assert '<a href="https://subventia.test/mot-de-passe/t">' in html.get_payload(decode=True).decode()
+    assert "Hello" in by_recipient["treasurer@asso.example"].get_payload()[0].get_payload(decode=True).decode()
+    assert wait_for(lambda: all(stored(i).status == NotificationStatus.SENT for i in ids))
     time.sleep(1)
+    assert len(handler.messages) == 2
+
+
+def test_a_rolled_back_action_sends_nothing(pg_app, worker, smtp_server, celery):
+    _, handler = smtp_server
+    reset_email(UserFactory(email="annule@asso.example"))
+    db.session.flush()
+    db.session.rollback()
+    reset_email(UserFactory(email="temoin@asso.example"))  # a witness: once it arrives, the worker has run
+    db.session.commit()
+    assert wait_for(lambda: handler.messages), f"the witness did not arrive:\n{celery.logs()}"
+    time.sleep(1)
+    assert [e.rcpt_tos for e in handler.messages] == [["temoin@asso.example"]]
+    assert db.session.scalar(db.select(db.func.count(Notification.id))) == 1
+
+
+def test_a_temporary_smtp_failure_is_retried_by_the_worker(pg_app, worker, smtp_server, celery):
+    _, handler = smtp_server
+    handler.failures = 1
+    notification = reset_email(UserFactory())
+    db.session.commit()
+    assert wait_for(lambda: handler.messages), f"not retried:\n{celery.logs()}"
+    assert wait_for(lambda: stored(notification.id).status == NotificationStatus.SENT)
+    assert stored(notification.id).attempts == 2
     assert len(handler.messages) == 1
 
 
-def test_a_temporary_smtp_failure_is_retried_by_the_worker(pg_app, worker, smtp_server):
+def test_a_permanent_failure_is_marked_failed_and_shown_on_the_monitor(pg_app, worker, smtp_server, celery):
     _, handler = smtp_server
-    handler.failures = 1
-    user = UserFactory()
-    notification = queue_email("password_reset", user, reset_url="https://x/mot-de-passe/t", user=user)
+    handler.refused = {"parti@asso.example"}
+    notification = reset_email(UserFactory(email="parti@asso.example"))
     db.session.commit()
-    _, log = worker
-    assert wait_for(lambda: handler.messages), f"not retried; worker log:\n{log.read_text()[-3000:]}"
-    assert wait_for(lambda: notification_status(notification.id) == NotificationStatus.SENT)
-    assert db.session.get(Notification, notification.id).attempts == 2
+    assert wait_for(lambda: stored(notification.id).status == NotificationStatus.FAILED), celery.logs()
+    row = stored(notification.id)
+    assert row.attempts == 1 and "550" in row.last_error
+    client = pg_app.test_client()
+    login(client, ManagerFactory())
+    page = client.get("/gestion/notifications").get_data(as_text=True)
+    assert "parti@asso.example" in page and "No such user here" in page
+    # Fixed address on the server side: the manager's retry goes through the worker.
+    handler.refused = set()
+    client.post(f"/gestion/notifications/{notification.id}/relancer")
+    assert wait_for(lambda: stored(notification.id).status == NotificationStatus.SENT), celery.logs()
+    assert [e.rcpt_tos for e in handler.messages] == [["parti@asso.example"]]
+
+
+def test_beat_firing_again_and_again_with_two_workers_sends_each_reminder_once(pg_app, celery, smtp_server):
+    _, handler = smtp_server
+    call = CallFactory(state=CallState.OPEN, opens_at=utcnow() - timedelta(days=20),
+                       closes_at=utcnow() + timedelta(hours=36), reminder_offsets_days=[7, 2])
+    expected = []
+    for emails in (["a1@asso.example", "a2@asso.example"], ["b1@asso.example"], ["c1@asso.example"]):
+        organisation = OrganisationFactory()
+        users = [member_of(organisation, email=address) for address in emails]
+        applicant = db.session.scalar(db.select(Applicant).where(Applicant.organisation_id == organisation.id))
+        ApplicationFactory(call=call, applicant=applicant, created_by=users[0])
+        expected += emails
+    # Scans every second from each of: beat, and three more runs queued by hand; two workers take them.
+    fast = {"NOTIFICATION_SCAN_SECONDS": "1", "NOTIFICATION_MORNING_HOUR": "0"}
+    celery.start("worker", **fast)
+    celery.start("worker", **fast)
+    celery.start("beat", **fast)
+    for _ in range(3):
+        pg_app.extensions["celery"].send_task("grants.notifications.tasks.send_deadline_reminders")
+    assert wait_for(lambda: len(handler.messages) >= len(expected)), f"reminders missing:\n{celery.logs()}"
+    time.sleep(6)  # beat keeps firing: still nothing more
+    assert sorted(r for e in handler.messages for r in e.rcpt_tos) == sorted(expected)
+    assert "Plus que" in received(handler)[0]["Subject"]
+    assert db.session.scalar(db.select(db.func.count(Notification.id))) == len(expected)
+    logs = celery.logs()
+    assert logs.count("send_deadline_reminders") >= 8  # the scan really ran many times, on both workers
+
+
+def test_a_worker_killed_mid_delivery_is_replaced_and_the_email_arrives_once(pg_app, celery, smtp_server):
+    controller, handler = smtp_server
+    # Short broker visibility and sending lease, so the test does not wait an hour for the redelivery.
+    quick = {"CELERY_VISIBILITY_TIMEOUT": "5", "CELERY_UNACKED_RESTORE_INTERVAL": "1",
+             "NOTIFICATION_SENDING_LEASE_SECONDS": "3"}
+    doomed = celery.start("worker", **quick)
+    handler.stall = True  # the server takes the message and then waits, before saying "250 OK"
+    notification = reset_email(UserFactory(email="survivante@asso.example"))
+    db.session.commit()
+    assert handler.stalled.wait(30), f"the delivery never started:\n{celery.logs()}"
+    assert stored(notification.id).status == NotificationStatus.SENDING
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(10)
+    controller.loop.call_soon_threadsafe(handler.release.set)
+    assert handler.messages == []
+
+    celery.start("worker", **quick)
+    assert wait_for(lambda: handler.messages, timeout=60), f"not redelivered:\n{celery.logs()}"
+    assert wait_for(lambda: stored(notification.id).status == NotificationStatus.SENT)
+    time.sleep(6)  # another visibility timeout: the acknowledged message does not come back
+    assert [e.rcpt_tos for e in handler.messages] == [["survivante@asso.example"]]
+    assert stored(notification.id).attempts == 2
+
+
+def test_a_submission_receipt_and_a_decision_reach_the_association_through_the_worker(pg_app, worker, smtp_server, celery):
+    """The other areas' services queue their mail in their own transaction; the worker delivers it."""
+    from decimal import Decimal
+
+    from grants.applications.services import submit
+    from grants.awards.services import award_grant
+    from grants.reviews.services import screen_application
+    from tests.factories import CallEnvelopeFactory, complete_draft
+
+    _, handler = smtp_server
+    call = CallFactory(state=CallState.OPEN)
+    CallEnvelopeFactory(call=call, amount=Decimal("100000.00"))
+    organisation = OrganisationFactory()
+    president = member_of(organisation, email="presidente@asso.example", locale="fr")
+    member_of(organisation, email="treasurer@asso.example", locale="en")
+    applicant = db.session.scalar(db.select(Applicant).where(Applicant.organisation_id == organisation.id))
+    application = complete_draft(call=call, applicant=applicant, created_by=president)
+    manager = ManagerFactory()
+
+    submit(application, actor=president)
+    db.session.commit()
+    assert wait_for(lambda: len(handler.messages) == 2), f"no receipts:\n{celery.logs()}"
+    screen_application(application, eligible=True, reason=None, actor=manager)
+    award_grant(application, amount=Decimal("4000.00"), section="fonctionnement", actor=manager)
+    db.session.commit()
+    assert wait_for(lambda: len(handler.messages) == 4), f"no decisions:\n{celery.logs()}"
+    time.sleep(1)
+
+    messages = received(handler)
+    assert len(messages) == 4
+    receipts = [m for m in messages if application.reference in m["Subject"]]
+    assert sorted(m["To"] for m in receipts) == ["presidente@asso.example", "treasurer@asso.example"]
+    decisions = [m for m in messages if m not in receipts]
+    assert sorted(m["To"] for m in decisions) == ["presidente@asso.example", "treasurer@asso.example"]
+    french = next(m for m in decisions if m["To"] == "presidente@asso.example")
+    assert "subvention vous est accordée" in french["Subject"]
+    assert "4 000,00" in french.get_body(("plain",)).get_content().replace("\u202f", " ").replace("\xa0", " ")
+    assert all(m.get_body(("html",)) is not None for m in messages)
+    assert set(db.session.scalars(db.select(Notification.status))) == {NotificationStatus.SENT}
