@@ -4,28 +4,16 @@ configuration on PostgreSQL, with the login limiter's counters on Redis."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.live_servers import gunicorn_server
 
 
 @pytest.fixture
 def gunicorn(pg_app, redis_url, tmp_path):
-    port = free_port()
     env = {
         **os.environ,
         "SUBVENTIA_CONFIG": "production",
@@ -34,27 +22,8 @@ def gunicorn(pg_app, redis_url, tmp_path):
         "REDIS_URL": redis_url,
         "INSTANCE_PATH": str(tmp_path / "instance"),
     }
-    log = tmp_path / "gunicorn.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited: {log.read_text()[-3000:]}")
-        try:
-            urllib.request.urlopen(base + "/", timeout=10)
-            break
-        except (urllib.error.URLError, OSError):  # not listening yet, or workers still loading
-            time.sleep(0.2)
-    else:
-        pytest.fail(f"gunicorn did not answer within 60 s: {log.read_text()[-3000:]}")
-    yield base
-    process.terminate()
-    process.wait(timeout=20)
+    with gunicorn_server(env, tmp_path / "gunicorn.log") as base:
+        yield base
 
 
 def test_gunicorn_serves_the_app_with_production_settings(gunicorn):

@@ -1,0 +1,129 @@
+"""Real processes and servers on loopback, for the tests that go through the real stack: gunicorn
+serving the app, a Celery worker on Redis, and an SMTP server (aiosmtpd) that keeps what it receives.
+
+Each starter is a context manager that waits until its process answers (or fails the test with the
+end of its log) and stops the process on exit.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def log_tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-3000:] if log.exists() else "(no log)"
+
+
+@contextmanager
+def gunicorn_server(env: dict, log: Path, workers: int = 2, timeout: float = 60, port: int | None = None) -> Iterator[str]:
+    """gunicorn serving ``wsgi:app`` on loopback (on a free port by default); yields its base URL."""
+    port = port or free_port()
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"gunicorn exited: {log_tail(log)}")
+            try:
+                urllib.request.urlopen(base + "/", timeout=10)
+                break
+            except urllib.error.HTTPError:  # it answers, even if not with a 200
+                break
+            except (urllib.error.URLError, OSError):  # not listening yet, or workers still loading
+                time.sleep(0.2)
+        else:
+            pytest.fail(f"gunicorn did not answer within {timeout:.0f} s: {log_tail(log)}")
+        yield base
+    finally:
+        stop(process)
+
+
+@contextmanager
+def celery_worker(env: dict, log: Path, timeout: float = 60) -> Iterator[subprocess.Popen]:
+    """A Celery worker process (solo pool) for ``worker.app``, once it says it is ready."""
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "--pool=solo",
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while "ready" not in log.read_text(errors="replace"):
+            if process.poll() is not None:
+                pytest.fail(f"the worker exited: {log_tail(log)}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"the worker was not ready within {timeout:.0f} s: {log_tail(log)}")
+            time.sleep(0.2)
+        yield process
+    finally:
+        stop(process)
+
+
+class RecordingSMTPHandler:
+    """Keeps every message it accepts, after refusing the first ``failures`` with a temporary error."""
+
+    def __init__(self, failures: int = 0):
+        self.failures = failures
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.failures > 0:
+            self.failures -= 1
+            return "451 4.3.0 Try again later"
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@contextmanager
+def smtp_server(handler) -> Iterator[Controller]:
+    """aiosmtpd on a free loopback port (it needs a real port number to check that it is up)."""
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller
+    finally:
+        controller.stop()
+
+
+def wait_for(condition, timeout: float = 45.0, interval: float = 0.2):
+    """The first truthy value of ``condition()`` within ``timeout`` seconds, else None."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() > deadline:
+            return value or None
+        time.sleep(interval)
