@@ -3,7 +3,7 @@
 Everything that differs between machines comes from the environment (``DATABASE_URL``, ``REDIS_URL``,
 ``SECRET_KEY``, ``MAIL_*``, ``UPLOAD_FOLDER``, ``TIME_ZONE``); the classes only choose safe defaults.
 ``create_app("development")`` is the embedded default: SQLite under ``instance/``, background tasks run
-in-process, mail printed to the console, no Redis nor PostgreSQL needed.
+in-process, mail written to ``instance/outbox/`` as .eml files, no Redis nor PostgreSQL needed.
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI = database_url(f"sqlite:///{INSTANCE_DIR / 'subventia.sqlite3'}")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL")
+    # Links in emails queued by workers and scans (no request to take the host from).
+    SERVER_NAME = os.environ.get("SERVER_NAME")
+    PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "https")
 
     TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Paris")
     BABEL_DEFAULT_LOCALE = "fr"
@@ -56,6 +59,11 @@ class Config:
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
     MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
     MAX_CONTENT_LENGTH = MAX_UPLOAD_BYTES + 1024 * 1024
+    # Where attachment files go (grants/applications/storage.py): "local" is the UPLOAD_FOLDER.
+    ATTACHMENT_STORAGE = os.environ.get("ATTACHMENT_STORAGE", "local")
+    # The funder named in the SCDL open-data export of awarded grants (grants/awards/exports.py).
+    GRANTOR_NAME = os.environ.get("GRANTOR_NAME", "Région Hauts-de-France")
+    GRANTOR_SIRET = os.environ.get("GRANTOR_SIRET", "20005376700014")
 
     # Flask-Mailman
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
@@ -67,6 +75,8 @@ class Config:
     MAIL_USE_SSL = env_bool("MAIL_USE_SSL", False)
     MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", 30))
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Subventia <no-reply@subventia.localhost>")
+    # The embedded default's mail backend (grants.notifications.eml_outbox) writes each message here.
+    MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
 
     # Security baseline: cookies are Secure outside development, never readable from scripts.
     SESSION_COOKIE_SECURE = True
@@ -98,8 +108,22 @@ class Config:
         "broker_connection_retry_on_startup": True,
         # One queue name per deployment (or per test run) on a shared Redis.
         "task_default_queue": os.environ.get("CELERY_QUEUE", "subventia"),
+        # An unacknowledged message (acks_late) is handed out again after this long: it must exceed
+        # any retry countdown and the sending lease below, or a waiting task is delivered twice.
+        "broker_transport_options": {
+            "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 2 * 3600)),
+            "unacked_restore_interval": int(os.environ.get("CELERY_UNACKED_RESTORE_INTERVAL", 60)),
+            "unacked_restore_throttle": 1,
+        },
     }
     NOTIFICATION_RETRY_BASE_SECONDS = int(os.environ.get("NOTIFICATION_RETRY_BASE_SECONDS", 30))
+    # A row claimed for sending longer ago than this belongs to a delivery that died (worker killed):
+    # it may be claimed again. Far longer than one SMTP exchange (MAIL_TIMEOUT per step).
+    NOTIFICATION_SENDING_LEASE_SECONDS = int(os.environ.get("NOTIFICATION_SENDING_LEASE_SECONDS", 600))
+    # How often beat runs the scans for due reminders, digests and stale outbox rows.
+    NOTIFICATION_SCAN_SECONDS = int(os.environ.get("NOTIFICATION_SCAN_SECONDS", 300))
+    # Reminders and digests go out from this hour (Europe/Paris) of the day they are due, not at midnight.
+    NOTIFICATION_MORNING_HOUR = int(os.environ.get("NOTIFICATION_MORNING_HOUR", 8))
     # In-process delivery when no broker is configured (embedded default, unit tests).
     TASKS_RUN_IN_PROCESS = False
 
@@ -108,14 +132,17 @@ class Config:
 
 
 class DevelopmentConfig(Config):
-    """The embedded default: one process, SQLite under instance/, no Redis, mail on the console."""
+    """The embedded default: one process, SQLite under instance/, no Redis, mail as .eml files in
+    instance/outbox/."""
 
     DEBUG = env_bool("FLASK_DEBUG", False)
     SECRET_KEY = os.environ.get("SECRET_KEY") or None  # filled from instance/ by create_app
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SEND_HSTS = False
-    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "grants.notifications.eml_outbox.EmailBackend")
+    SERVER_NAME = os.environ.get("SERVER_NAME", "127.0.0.1:5000")
+    PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
     TASKS_RUN_IN_PROCESS = not os.environ.get("REDIS_URL")
     CELERY = {**Config.CELERY, "task_always_eager": TASKS_RUN_IN_PROCESS,
               "task_eager_propagates": False}

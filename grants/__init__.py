@@ -140,7 +140,13 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from grants.accounts.cli import users_cli
+    from grants.api.cli import api_tokens_cli
+    from grants.awards.cli import awards_cli
     from grants.demo.cli import demo_cli
+    from grants.notifications.cli import notifications_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(notifications_cli)
+    app.cli.add_command(api_tokens_cli)
+    app.cli.add_command(awards_cli)

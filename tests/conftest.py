@@ -64,7 +64,7 @@ def config_for(database_url: str, tmp_path: Path, **overrides):
 def migrate_database(url: str, tmp_path: Path) -> None:
     app = create_app(config_for(url, tmp_path))
     with app.app_context():
-        upgrade(directory=MIGRATIONS, revision="heads")
+        upgrade(directory=MIGRATIONS)
         db.engine.dispose()
 
 

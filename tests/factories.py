@@ -231,3 +231,106 @@ class ReviewAssignmentFactory(BaseFactory):
 
 def aware(year, month, day, hour=0, minute=0, second=0) -> datetime:
     return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
+# --- Reviews (appended for the review area) ---------------------------------------------------------
+from grants.reviews.models import (  # noqa: E402 — appended section, keeps the shared import block untouched
+    ConflictOfInterest,
+    CriterionScore,
+    Opinion,
+    Review,
+    ReviewState,
+)
+
+
+class ReviewFactory(BaseFactory):
+    """A draft review of an assignment; pass ``state=ReviewState.SUBMITTED`` (with an opinion and
+    ``submitted_at``) for a submitted one, and add marks with CriterionScoreFactory."""
+
+    class Meta:
+        model = Review
+
+    assignment = factory.SubFactory(ReviewAssignmentFactory)
+    state = ReviewState.DRAFT
+    comment = ""
+
+
+class SubmittedReviewFactory(ReviewFactory):
+    state = ReviewState.SUBMITTED
+    opinion = Opinion.FUND
+    submitted_at = factory.LazyFunction(utcnow)
+
+
+class CriterionScoreFactory(BaseFactory):
+    class Meta:
+        model = CriterionScore
+
+    review = factory.SubFactory(ReviewFactory)
+    criterion = factory.SubFactory(CriterionFactory)
+    score = Decimal("3")
+
+
+class ConflictOfInterestFactory(BaseFactory):
+    class Meta:
+        model = ConflictOfInterest
+
+    reviewer_id = factory.LazyFunction(lambda: ReviewerFactory().id)
+    applicant_id = factory.LazyFunction(lambda: OrganisationApplicantFactory().id)
+    reason = "Membre du conseil d'administration"
+
+
+# --- Applications (appended for the applications area) ---------------------------------------------
+from grants.applications.models import (  # noqa: E402 — appended section, keeps the shared import block untouched
+    BudgetLine,
+    BudgetLineKind,
+    CorrectionRequest,
+)
+
+
+class BudgetLineFactory(BaseFactory):
+    class Meta:
+        model = BudgetLine
+
+    application = factory.SubFactory(ApplicationFactory)
+    kind = BudgetLineKind.EXPENSE
+    account = "60"
+    label = "Achats de matériel"
+    amount = Decimal("1000.00")
+    position = factory.Sequence(int)
+
+
+class CorrectionRequestFactory(BaseFactory):
+    class Meta:
+        model = CorrectionRequest
+
+    application = factory.SubFactory(SubmittedApplicationFactory, state=ApplicationState.CORRECTIONS_REQUESTED)
+    requested_by_id = factory.LazyFunction(lambda: ManagerFactory().id)
+    message = "Merci de détailler les frais de mission."
+    sections = factory.LazyFunction(lambda: ["budget"])
+    due_at = factory.LazyFunction(lambda: utcnow() + timedelta(days=10))
+
+
+def complete_draft(call=None, applicant=None, **fields) -> Application:
+    """A draft with every section filled and a balanced budget: 10 000 € of expenses, 5 000 € asked of
+    the Region, 3 000 € from the municipality, 2 000 € of own funds."""
+    values = dict(
+        title="Accès à l'eau à Kayes", summary="Réhabiliter trois forages.", objectives="Former des comités de l'eau.",
+        target_public="Habitants de trois villages", beneficiaries_count=2400, places="Cercle de Kayes",
+        starts_on=date(2026, 9, 1), ends_on=date(2027, 6, 30), section=BudgetSection.OPERATING,
+        amount_requested=Decimal("5000.00"), total_expenses=Decimal("10000.00"), total_resources=Decimal("10000.00"),
+    )
+    values.update(fields)
+    call = call or CallFactory()
+    application = ApplicationFactory(call=call, applicant=applicant or OrganisationApplicantFactory(), **values)
+    rows = [
+        (BudgetLineKind.EXPENSE, "60", "Pompes et pièces", None, False, "6000.00"),
+        (BudgetLineKind.EXPENSE, "62", "Missions", None, False, "4000.00"),
+        (BudgetLineKind.RESOURCE, "74", "Subvention demandée à la Région", "Région", True, "5000.00"),
+        (BudgetLineKind.RESOURCE, "74", "Ville de Roubaix", "Ville de Roubaix", False, "3000.00"),
+        (BudgetLineKind.RESOURCE, "75", "Fonds propres", None, False, "2000.00"),
+    ]
+    for position, (kind, account, label, funder, region, amount) in enumerate(rows):
+        BudgetLineFactory(application=application, kind=kind, account=account, label=label, funder=funder,
+                          is_region_request=region, amount=Decimal(amount), position=position)
+    db.session.refresh(application)
+    return application

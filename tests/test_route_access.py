@@ -1,7 +1,8 @@
 """Every route states who may call it, and the rule holds for every role.
 
 The test walks ``app.url_map``: a new route without ``@allow(...)`` fails here, and so does a route whose
-rule lets the wrong role in. Each refused request is a 302 to the login page (anonymous) or a 403.
+rule lets the wrong role in. Each refused request is a 302 to the login page (anonymous) or a 403;
+the JSON API (bearer tokens, never sessions) answers 401 JSON to every session.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ SATISFIED_BY = {
     Access.REVIEWER: {"reviewer"},
     Access.MANAGER: {"manager", "admin"},
     Access.ADMIN: {"admin"},
+    Access.API_TOKEN: set(),  # a bearer token only: no session satisfies it (tests/api/ test the tokens)
 }
 
 
@@ -106,6 +108,8 @@ def test_each_identity_is_refused_exactly_where_its_rules_say(app, client, signe
             allowed = identity in SATISFIED_BY[access]
             if not allowed:
                 expected = 302 if identity == "anonymous" else 403
+                if access == Access.API_TOKEN:  # the JSON API answers 401 JSON, session or not
+                    expected = 401 if response.mimetype == "application/json" else "401 JSON"
                 if response.status_code != expected or (
                     expected == 302 and "/connexion" not in response.headers.get("Location", "")
                 ):

@@ -58,7 +58,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 def parse_day_offsets(text: str) -> list[int]:
-    """``"7, 2"`` → ``[7, 2]``: reminders so many days before the deadline, largest first."""
+    """``"7, 1"`` → ``[7, 1]``: reminders so many days before the deadline, largest first."""
     days = set()
     for part in text.replace(";", ",").split(","):
         part = part.strip()
@@ -115,7 +115,7 @@ class CallForm(FlaskForm):
     )
     envelope_fonctionnement = MoneyField(_l("Enveloppe en fonctionnement"), validators=[Optional()])
     envelope_investissement = MoneyField(_l("Enveloppe en investissement"), validators=[Optional()])
-    reminder_offsets = StringField(_l("Rappels aux porteurs de brouillons (jours avant la clôture)"), default="7, 2")
+    reminder_offsets = StringField(_l("Rappels aux porteurs de brouillons (jours avant la clôture)"), default="7, 1")
     blind_review = BooleanField(_l("Évaluation en aveugle (un évaluateur ne voit les notes des autres qu'après avoir rendu la sienne)"))
     show_review_comments = BooleanField(_l("Les porteurs de projet voient les commentaires des évaluateurs"))
 

@@ -130,7 +130,7 @@ class Call(db.Model):
     min_grant: Mapped[Decimal] = mapped_column(Money)
     max_grant: Mapped[Decimal] = mapped_column(Money)
     max_share_of_cost: Mapped[Decimal] = mapped_column(sa.Numeric(5, 4), default=Decimal("1"))
-    reminder_offsets_days: Mapped[list[int]] = mapped_column(sa.JSON, default=lambda: [7, 2])
+    reminder_offsets_days: Mapped[list[int]] = mapped_column(sa.JSON, default=lambda: [7, 1])
     blind_review: Mapped[bool] = mapped_column(default=True)
     show_review_comments: Mapped[bool] = mapped_column(default=False)
     # Reviews of one application whose normalised scores (0–100) spread wider than this are flagged

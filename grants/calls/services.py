@@ -38,7 +38,7 @@ from grants.calls.models import (
 from grants.database import constraint_violated, db, to_money, utcnow
 from grants.errors import DomainError
 from grants.formatting import money
-from grants.notifications.services import queue_email
+from grants.notifications.services import announce_call_opened, queue_email
 from grants.organisations.models import Membership
 from grants.reviews.models import Review, ReviewAssignment, ReviewState
 
@@ -352,6 +352,8 @@ def publish_call(call: Call, *, actor, now: datetime | None = None) -> Call:
     call.move_to(target)
     call.published_at = now
     record_transition("call.published", call, before, target, actor=actor)
+    if target == CallState.OPEN:
+        announce_call_opened(call)
     db.session.flush()
     return call
 
@@ -461,6 +463,7 @@ def open_and_close_due_calls(now: datetime | None = None) -> dict:
     for call in opened:
         call.move_to(CallState.OPEN)
         record_transition("call.opened", call, CallState.SCHEDULED, CallState.OPEN)
+        announce_call_opened(call)
     closed = db.session.scalars(
         db.select(Call).where(Call.state.in_([CallState.OPEN, CallState.SCHEDULED]), Call.closes_at <= now)
     ).all()

@@ -133,6 +133,12 @@ class DemoSeed:
             self.individual(spec)
         for spec in content.APPLICATIONS:
             self.application(spec)
+        from grants.demo.applications import seed_applications  # noqa: PLC0415 — the module builds on this one
+        seed_applications(self)
+        from grants.demo.reviews import seed_reviews  # noqa: PLC0415 — screening, assignments, reviews
+        seed_reviews(self)
+        from grants.demo.awards import seed_awards  # noqa: PLC0415 — after the dossiers and their reviews
+        seed_awards(self)
         db.session.flush()
         return self.report
 
@@ -321,7 +327,7 @@ class DemoSeed:
     def request_corrections(self, application: Application, manager: User, message: str, at: datetime) -> None:
         self.created("correction_requests", CorrectionRequest(
             application=application, requested_by_id=manager.id, message=message,
-            sections=["documents", "budget"], due_at=at + timedelta(days=15), created_at=at))
+            sections=["pieces", "budget"], due_at=at + timedelta(days=15), created_at=at))
         self.move(application, ApplicationState.CORRECTIONS_REQUESTED, "application.corrections_requested",
                   manager, at)
 
