@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from datetime import timedelta
 from decimal import Decimal
 
@@ -195,6 +196,7 @@ def remove_assignment(assignment_id: int):
 # --- The ranking ---------------------------------------------------------------------------------
 
 RANKING_STATES = (ApplicationState.UNDER_REVIEW, ApplicationState.DECIDED, ApplicationState.WITHDRAWN)
+RANKING_PAGE_SIZE = 100
 
 
 def ranking_filters() -> dict:
@@ -227,8 +229,14 @@ def ranking_page(call_id: int):
     rows = ranking.call_ranking(call.id, **filters)
     envelope = envelope_for_ranking(call, filters["section"])
     first_over = next((row.rank for row in rows if row.cumulative_requested > envelope), None)
+    # The whole ranking is computed (ranks and running sums need it), one page of it is shown: a call
+    # of thousands of applications stays a page that opens. The CSV export holds every row.
+    pages = max(math.ceil(len(rows) / RANKING_PAGE_SIZE), 1)
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    shown = rows[(page - 1) * RANKING_PAGE_SIZE:page * RANKING_PAGE_SIZE]
     return render_template(
-        "reviews/ranking.html", call=call, rows=rows, filters=filters, envelope=envelope, first_over=first_over,
+        "reviews/ranking.html", call=call, rows=shown, total=len(rows), page=page, pages=pages,
+        filters=filters, envelope=envelope, first_over=first_over,
         states=RANKING_STATES, regions=ranking.partner_regions_of(call.id), sorts=ranking.SORTS,
     )
 

@@ -21,6 +21,7 @@ threshold, the applications, the assignment counts, and every submitted mark of 
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -59,33 +60,51 @@ def round_cents(value: Fraction | Decimal) -> Decimal:
     """Half-up rounding to two decimals, exact for fractions (no binary or 28-digit detour)."""
     if isinstance(value, Decimal):
         return value.quantize(CENT, rounding=ROUND_HALF_UP)
-    hundredths = value * 100
-    sign = -1 if hundredths < 0 else 1
-    whole = (abs(hundredths) + Fraction(1, 2)).__floor__()
-    return (Decimal(sign * whole) / HUNDRED).quantize(CENT)
+    return _cents(value.numerator * 100, value.denominator)
+
+
+def _cents(numerator: int, denominator: int) -> Decimal:
+    """``numerator / denominator`` hundredths, rounded half-up (away from zero) to a whole hundredth."""
+    whole = (2 * abs(numerator) + denominator) // (2 * denominator)
+    return (Decimal(whole if numerator >= 0 else -whole) / HUNDRED).quantize(CENT)
+
+
+def _decimals(value: Decimal) -> int:
+    return max(-value.as_tuple().exponent, 0)
 
 
 def review_score(marks: Iterable[tuple[Decimal, Decimal, int]]) -> Decimal:
     """The weighted score (0–100, two decimals) of one review from its ``(weight, mark, scale_max)``
-    triples. Raises ValueError on an empty review or a mark outside its scale."""
-    numerator = Fraction(0)
-    total_weight = Fraction(0)
+    triples. Raises ValueError on an empty review or a mark outside its scale.
+
+    Exact in integers, and fast enough for a call of 10,000 applications: weights and marks are scaled
+    to whole numbers by a power of ten, scales brought to their least common multiple, so that
+    Σ(weight × mark / scale) / Σ weight × 100 is one integer division, rounded half-up."""
+    marks = [(Decimal(weight), Decimal(mark), scale_max) for weight, mark, scale_max in marks]
+    if not marks:
+        raise ValueError("a review without marks has no score")
     for weight, mark, scale_max in marks:
         if not 0 <= mark <= scale_max:
             raise ValueError(f"mark {mark} outside 0–{scale_max}")
         if weight <= 0 or scale_max <= 0:
             raise ValueError("weights and scales are positive")
-        numerator += Fraction(weight) * Fraction(mark) / scale_max
-        total_weight += Fraction(weight)
-    if total_weight == 0:
-        raise ValueError("a review without marks has no score")
-    return round_cents(numerator / total_weight * 100)
+    places = max(max(_decimals(weight), _decimals(mark)) for weight, mark, _ in marks)
+    common_scale = math.lcm(*(scale_max for _, _, scale_max in marks))
+    numerator = total_weight = 0
+    for weight, mark, scale_max in marks:
+        whole_weight = int(weight.scaleb(places))
+        numerator += whole_weight * int(mark.scaleb(places)) * (common_scale // scale_max)
+        total_weight += whole_weight
+    # hundredths of the score = 100 × 100 × numerator / (10^places × common_scale × total_weight)
+    return _cents(100 * 100 * numerator, 10**places * common_scale * total_weight)
 
 
 def mean(values: Sequence[Decimal]) -> Decimal | None:
     if not values:
         return None
-    return round_cents(sum((Fraction(v) for v in values), Fraction(0)) / len(values))
+    places = max(_decimals(value) for value in values)
+    total = sum(int(value.scaleb(places)) for value in values)
+    return _cents(100 * total, 10**places * len(values))
 
 
 def spread(values: Sequence[Decimal]) -> Decimal | None:
@@ -124,16 +143,16 @@ def normalised_scores(reviews: Sequence[tuple[int, Decimal]]) -> list[Decimal]:
     severity = {reviewer_id: _mean_and_std(scores) for reviewer_id, scores in by_reviewer.items()
                 if len(scores) > 1}
     result = []
-    for reviewer_id, score in reviews:
-        own = severity.get(reviewer_id)
-        if own is None or own[1] == 0:
-            result.append(score)
-            continue
-        own_mean, own_std = own
-        with localcontext() as context:
-            context.prec = 40
+    with localcontext() as context:
+        context.prec = 40
+        for reviewer_id, score in reviews:
+            own = severity.get(reviewer_id)
+            if own is None or own[1] == 0:
+                result.append(score)
+                continue
+            own_mean, own_std = own
             corrected = call_mean + (score - own_mean) / own_std * call_std
-        result.append(round_cents(min(max(corrected, Decimal(0)), HUNDRED)))
+            result.append(min(max(corrected, Decimal(0)), HUNDRED).quantize(CENT, rounding=ROUND_HALF_UP))
     return result
 
 

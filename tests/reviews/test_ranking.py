@@ -60,6 +60,27 @@ def test_a_hand_computed_review_score():
     assert review_score([(D("1"), D("2"), 3)]) == D("66.67")
 
 
+def exact_score(marks) -> D:
+    """The definition, in fractions: Σ(weight × mark / scale) / Σ weight × 100, rounded half-up."""
+    from fractions import Fraction
+
+    value = sum(Fraction(w) * Fraction(m) / s for w, m, s in marks) / sum(Fraction(w) for w, _, _ in marks) * 100
+    return (D((value * 100 * 2 + 1).__floor__() // 2) / 100).quantize(D("0.01"))
+
+
+@given(marked_criteria())
+def test_the_integer_arithmetic_equals_the_definition_in_fractions(marks):
+    assert review_score(marks) == exact_score(marks)
+
+
+@given(st.lists(review_scores, min_size=1, max_size=12))
+def test_the_mean_equals_the_exact_mean_rounded_half_up(values):
+    from fractions import Fraction
+
+    exact = sum(Fraction(v) for v in values) / len(values)
+    assert mean(values) == (D((exact * 100 * 2 + 1).__floor__() // 2) / 100).quantize(D("0.01"))
+
+
 @given(marked_criteria())
 def test_a_review_score_stays_between_0_and_100(marks):
     score = review_score(marks)

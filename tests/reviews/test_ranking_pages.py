@@ -55,6 +55,25 @@ def test_the_ranking_page_orders_flags_and_draws_the_envelope_line(client, login
     assert "est épuisée à partir d&#39;ici" in body or "est épuisée à partir d'ici" in body
 
 
+def test_a_long_ranking_is_shown_a_page_at_a_time_with_its_ranks_and_running_sums(client, login_as, ranked,
+                                                                                     monkeypatch):
+    from grants.reviews import manage_views
+
+    monkeypatch.setattr(manage_views, "RANKING_PAGE_SIZE", 2)
+    login_as(ManagerFactory())
+    first = page(client, ranked)
+    assert order(first) == ["R-1", "R-2"] and "page 1 sur 2" in first and "Rangs 1 à 2 sur 3" in first
+    assert 'rel="next"' in first and 'rel="prev"' not in first
+    second = page(client, ranked, page=2)
+    # the last page keeps the whole ranking's rank and cumulative sum
+    assert order(second) == ["R-3"] and "Rangs 3 à 3 sur 3" in second and "13 000,00" in second
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+    # filters travel with the pages; an out-of-range page shows the last one
+    sorted_by_amount = page(client, ranked, tri="amount", desaccord="0").replace("&amp;", "&")
+    assert f"/gestion/appels/{ranked.id}/classement?page=2&tri=amount" in sorted_by_amount
+    assert order(page(client, ranked, page=99)) == ["R-3"]
+
+
 def test_the_ranking_filters(client, login_as, ranked):
     login_as(ManagerFactory())
     assert order(page(client, ranked, region="Kayes")) == ["R-1", "R-3"]
