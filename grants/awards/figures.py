@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from grants.applications.models import Applicant, Application, ApplicationState
 from grants.awards.models import Decision, EnvelopeMovement, MovementKind, Outcome
 from grants.calls.models import BudgetSection, Call, CallEnvelope, CallFunder, Programme
-from grants.database import db
+from grants.database import Money, UTCDateTime, db
 from grants.local_time import to_local
 
 ZERO = Decimal("0.00")
@@ -170,17 +170,28 @@ def _figures_by_call(calls: list[Call], call_filter) -> dict[int, CallFigures]:
     return by_call
 
 
+def _hour_of(column):
+    """The UTC hour an instant falls in, computed by the database. Paris is a whole number of hours
+    from UTC, so an hour belongs to exactly one Paris day."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sa.func.date_trunc("hour", column, type_=UTCDateTime())
+    return sa.func.strftime("%Y-%m-%d %H:00:00", column, type_=UTCDateTime())
+
+
 def consumption(call_filter) -> list[ConsumptionPoint]:
     """Cumulative committed and paid, day by day (Paris days; a payment counts on its payment date),
-    from the ledger of the selected calls: one query."""
+    from the ledger of the selected calls. One query, which sums the ledger by kind, payment date and
+    hour in the database: the page costs the same whatever the number of movements."""
     daily: dict[date, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    for kind, amount, created_at, effective_on in db.session.execute(
-        db.select(EnvelopeMovement.kind, EnvelopeMovement.amount, EnvelopeMovement.created_at,
+    hour = _hour_of(EnvelopeMovement.created_at)
+    for kind, amount, hour_start, effective_on in db.session.execute(
+        db.select(EnvelopeMovement.kind, sa.func.sum(EnvelopeMovement.amount, type_=Money()), hour,
                   EnvelopeMovement.effective_on)
         .join(CallEnvelope, EnvelopeMovement.envelope_id == CallEnvelope.id)
         .join(Call, CallEnvelope.call_id == Call.id).where(call_filter)
+        .group_by(EnvelopeMovement.kind, hour, EnvelopeMovement.effective_on)
     ):
-        day = effective_on or to_local(created_at).date()
+        day = effective_on or to_local(hour_start).date()
         if kind in (MovementKind.COMMITMENT, MovementKind.INCREASE):
             daily[day][0] += amount
         elif kind in (MovementKind.DECREASE, MovementKind.CANCELLATION):

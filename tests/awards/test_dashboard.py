@@ -139,3 +139,22 @@ def test_chart_geometry_stays_in_the_drawing():
         assert chart.left <= x <= chart.width and 0 <= y <= chart.bottom
     assert chart.envelope_y == pytest.approx(12.0)  # the envelope is the top of the scale here
     assert figures.consumption_chart([], Decimal("1000")) is None
+
+
+def test_consumption_counts_each_movement_on_its_paris_day(call, manager):
+    """The ledger is summed by hour in the database; an award at 22:30 UTC on 30 June is on 1 July in
+    Paris (UTC+2), one at 21:30 UTC still on 30 June."""
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    for instant, amount in ((datetime(2026, 6, 30, 21, 30, tzinfo=UTC), "100"),
+                            (datetime(2026, 6, 30, 22, 30, tzinfo=UTC), "200"),
+                            (datetime(2026, 6, 30, 22, 45, tzinfo=UTC), "300")):
+        with time_machine.travel(instant, tick=False):
+            services.award_grant(under_review(call, Decimal("1000.00")), amount=amount, section=OPERATING,
+                                 actor=manager)
+            db.session.commit()
+    points = figures.envelope_dashboard(2026).consumption
+    assert [(p.day, p.committed) for p in points] == [
+        (date(2026, 6, 30), Decimal("100.00")), (date(2026, 7, 1), Decimal("600.00"))]
