@@ -23,6 +23,10 @@ def _mark_writes(session, flush_context):
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _clear_writes(session):
+    # A savepoint released or rolled back fires these too; the outer transaction still holds (or
+    # still owes a commit for) the request's other writes.
+    if session.in_nested_transaction():
+        return
     session.info.pop(_PENDING_WRITES, None)
 
 
