@@ -125,6 +125,18 @@ def database_url(request, db_backend, tmp_path):
         raise ValueError(f"unknown test database backend {db_backend!r}")
 
 
+@pytest.fixture(autouse=True)
+def celery_join_allowed():
+    """Celery marks "inside a task" with one process-wide flag that eager ``apply_async`` sets and then
+    restores; two threads dispatching eager tasks at once (the concurrency tests) can restore it in the
+    wrong order and leave it set, and a later test's ``.apply().get()`` would be refused. Each test
+    starts with it cleared."""
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+    yield
+
+
 @pytest.fixture
 def app_overrides() -> dict:
     """Override in a test module to change configuration keys for its app."""
