@@ -76,5 +76,10 @@ def allow(rule: Access):
     return decorator
 
 
+def acting_user():
+    """The signed-in user as a plain model instance (not Flask-Login's proxy), to hand to services."""
+    return current_user._get_current_object()
+
+
 def request_is_safe() -> bool:
     return request.method in ("GET", "HEAD", "OPTIONS")

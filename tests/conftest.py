@@ -37,7 +37,7 @@ def require_service(name: str, reason: str):
     message = f"{name} is not available ({reason})"
     if IN_CI:
         pytest.fail(f"{message}; under CI=true the real service is required", pytrace=False)
-    pytest.skip(f"{message}; start it to run this test (see README, 'Tests')")
+    pytest.skip(reason=f"{message}; start it to run this test (see README, 'Tests')")
 
 
 class FreshRequestClient(FlaskClient):

@@ -29,8 +29,8 @@ from grants.accounts.forms import (
 from grants.database import db
 from grants.errors import DomainError
 from grants.extensions import limiter
+from grants.form_errors import attach_domain_error
 from grants.organisations import services as organisation_services
-from grants.organisations.forms import attach_domain_error
 from grants.security import is_local_path
 
 bp = Blueprint("accounts", __name__)

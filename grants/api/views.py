@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
-from grants.access import Access, allow
+from grants.access import Access, acting_user, allow
 from grants.api import policies, services
 from grants.api.endpoints import v1
 from grants.api.forms import TokenForm
 from grants.database import db
 from grants.errors import DomainError
 from grants.extensions import csrf
-from grants.organisations.forms import attach_domain_error
+from grants.form_errors import attach_domain_error
 
 bp = Blueprint("api", __name__)
 
@@ -26,9 +25,6 @@ bp = Blueprint("api", __name__)
 csrf.exempt(v1)
 bp.register_blueprint(v1)
 
-
-def acting_user():
-    return current_user._get_current_object()
 
 
 def render_tokens(form: TokenForm, status: int = 200):

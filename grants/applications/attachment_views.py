@@ -15,7 +15,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.exceptions import NotFound
 
-from grants.access import Access, allow
+from grants.access import Access, acting_user, allow
 from grants.applications import attachments as services
 from grants.applications.models import Attachment
 from grants.applications.policies import owned_application_or_404, viewable_application_or_404
@@ -23,7 +23,7 @@ from grants.applications.views import bp
 from grants.calls.services import ACCEPTED_FILE_KINDS
 from grants.database import db
 from grants.errors import DomainError
-from grants.organisations.forms import attach_domain_error
+from grants.form_errors import attach_domain_error
 
 OTHER = "autre"
 # What the file picker offers first; the server decides from the bytes whatever is chosen.
@@ -37,9 +37,6 @@ PICKER_TYPES = {
 class AttachmentForm(FlaskForm):
     file = FileField(_l("Fichier"))
 
-
-def actor():
-    return current_user._get_current_object()
 
 
 def upload_forms(application) -> dict[str, AttachmentForm]:
@@ -73,7 +70,7 @@ def attachments(application_id: int):
                     application,
                     required_document_id=None if target == OTHER else int(target),
                     file_storage=form.file.data,
-                    actor=actor(),
+                    actor=acting_user(),
                 )
             except DomainError as error:
                 db.session.rollback()
@@ -120,7 +117,7 @@ def remove_attachment(application_id: int, attachment_id: int):
     attachment = attachment_of_or_404(application, attachment_id)
     name = attachment.original_filename
     try:
-        services.remove_attachment(application, attachment, actor=actor())
+        services.remove_attachment(application, attachment, actor=acting_user())
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")

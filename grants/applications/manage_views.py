@@ -19,7 +19,7 @@ from grants.applications.views import bp
 from grants.calls.models import Call
 from grants.database import db, utcnow
 from grants.errors import DomainError
-from grants.organisations.forms import attach_domain_error
+from grants.form_errors import attach_domain_error
 
 
 def render_dossier(application: Application, form: CorrectionRequestForm | None = None, status: int = 200,

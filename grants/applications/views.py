@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from grants.access import Access, allow, is_applicant
+from grants.access import Access, acting_user, allow, is_applicant
 from grants.applications import services
 from grants.applications.forms import BudgetForm, IdentificationForm, ProjectForm, WithdrawForm
 from grants.applications.models import ApplicantKind, Application, BudgetLineKind
@@ -21,16 +21,13 @@ from grants.applications.policies import applicants_of, owned_application_or_404
 from grants.calls.models import BudgetSection, CallState
 from grants.database import db, utcnow
 from grants.errors import DomainError, InvalidTransition
+from grants.form_errors import attach_domain_error
 from grants.home.services import call_for_page
-from grants.organisations.forms import attach_domain_error
 
 bp = Blueprint("applications", __name__)
 
 NEXT_SECTION = {"identification": "projet", "projet": "budget", "budget": "pieces", "pieces": None}
 
-
-def actor():
-    return current_user._get_current_object()
 
 
 def posted_version() -> int:
@@ -125,7 +122,7 @@ def start(slug: str):
             error = _("Choisissez au nom de qui vous déposez le dossier.")
         else:
             try:
-                application = services.start_application(call, option["applicant"], actor=actor())
+                application = services.start_application(call, option["applicant"], actor=acting_user())
             except services.AlreadyApplied as existing:
                 db.session.rollback()
                 flash(existing.message, "info")
@@ -179,7 +176,7 @@ def identification(application_id: int):
     if not valid:
         return render_section("applications/identification.html", application, "identification", 422, form=form)
     try:
-        services.save_identification(application, address=form.address.data or "", actor=actor(),
+        services.save_identification(application, address=form.address.data or "", actor=acting_user(),
                                      expected_version=posted_version())
     except services.EditConflict as conflict:
         db.session.rollback()
@@ -204,7 +201,7 @@ def project(application_id: int):
     if csrf_failed(form):
         return render_section("applications/project.html", application, "projet", 400, form=form)
     try:
-        services.save_project(application, form.valid_values(), actor=actor(), expected_version=posted_version())
+        services.save_project(application, form.valid_values(), actor=acting_user(), expected_version=posted_version())
     except services.EditConflict as conflict:
         db.session.rollback()
         return render_section("applications/project.html", application, "projet", 409, form=form,
@@ -252,7 +249,7 @@ def budget(application_id: int):
     section = BudgetSection(form.section.data) if form.section.data and not form.section.errors else None
     try:
         services.save_budget(
-            application, section=section, amount_requested=form.amount_requested.data, lines=lines, actor=actor(),
+            application, section=section, amount_requested=form.amount_requested.data, lines=lines, actor=acting_user(),
             expected_version=posted_version(), keep_section=bool(form.section.errors),
             keep_amount_requested=bool(form.amount_requested.errors),
         )
@@ -303,7 +300,7 @@ def submit(application_id: int):
     if request.method == "GET":
         return render_submit(application)
     try:
-        services.submit(application, actor=actor(), expected_version=posted_version())
+        services.submit(application, actor=acting_user(), expected_version=posted_version())
     except services.AlreadySubmitted:
         db.session.rollback()
         flash(_("Ce dossier est déjà déposé : voici son accusé de réception."), "info")
@@ -351,7 +348,7 @@ def withdraw(application_id: int):
     error = None
     if form.validate_on_submit():
         try:
-            services.withdraw(application, actor=actor(), reason=form.reason.data or "")
+            services.withdraw(application, actor=acting_user(), reason=form.reason.data or "")
         except (DomainError, StaleDataError) as refused:
             db.session.rollback()
             error = getattr(refused, "message", None) or _("Le dossier vient de changer : rechargez la page.")

@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from grants.access import Access, allow
+from grants.access import Access, acting_user, allow
 from grants.awards import committee
 from grants.awards.forms import CommitteeForm
-from grants.awards.views import actor, bp
+from grants.awards.views import bp
 from grants.calls.models import BudgetSection, Call
 from grants.database import db, utcnow
 from grants.errors import DomainError
@@ -75,7 +75,7 @@ def confirm_committee(call_id: int):
         return render_committee(call, section, form, status=status)
     chosen = list(lines_of(form).values())
     try:
-        session = committee.confirm_committee(call, section=section, held_on=form.held_on.data, actor=actor(),
+        session = committee.confirm_committee(call, section=section, held_on=form.held_on.data, actor=acting_user(),
                                               lines=chosen, note=form.note.data or "")
     except DomainError as error:
         db.session.rollback()

@@ -23,6 +23,7 @@ from grants.awards.models import Decision, EnvelopeMovement, MovementKind, Outco
 from grants.calls.models import Call
 from grants.database import db
 from grants.local_time import from_local, to_local
+from grants.spreadsheet_cells import decimal_cell, text_cell
 
 # The standard's columns, in its order (https://schema.data.gouv.fr/scdl/subventions/).
 SCDL_COLUMNS = (
@@ -35,7 +36,6 @@ RNA = re.compile(r"^W\d{9}$")
 SIRET = re.compile(r"^\d{14}$")
 # The grantor published in the SCDL file; a deployment sets its own in the configuration.
 # Spreadsheets run cells starting with these as formulas: an applicant's title must stay text.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _labels():
@@ -100,18 +100,14 @@ def decision_values(line: DecisionLine) -> list:
     ]
 
 
-def _spreadsheet_text(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
 def _french_cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, Decimal):
-        return f"{value:.2f}".replace(".", ",")
+        return decimal_cell(value)
     if isinstance(value, date):
         return value.strftime("%d/%m/%Y")
-    return _spreadsheet_text(str(value))
+    return text_cell(value)
 
 
 def decisions_csv(call: Call) -> str:

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from grants.access import Access, allow
+from grants.access import Access, acting_user, allow
 from grants.applications.models import Application, ApplicationState
 from grants.applications.policies import viewable_application_or_404
 from grants.awards import services
@@ -27,9 +27,9 @@ from grants.awards.forms import (
 from grants.awards.models import Decision, Outcome
 from grants.database import db
 from grants.errors import DomainError
+from grants.form_errors import refuse
 from grants.form_fields import error_messages
 from grants.formatting import money
-from grants.organisations.forms import attach_domain_error
 
 bp = Blueprint("awards", __name__)
 
@@ -52,9 +52,6 @@ def applicant_decision_helpers():
     return {"decision_for_applicant": services.decision_for_applicant}
 
 
-def actor():
-    return current_user._get_current_object()
-
 
 def decidable_application_or_404(application_id: int) -> Application:
     """An application a manager may decide on: any submitted one (a draft is not the Region's yet)."""
@@ -70,11 +67,6 @@ def award_of_or_404(application: Application) -> Decision:
         abort(404)
     return decision
 
-
-def refuse(form, error: DomainError) -> list[str]:
-    """Undo the failed operation; its message goes under the field it names, else into the summary."""
-    db.session.rollback()
-    return [] if attach_domain_error(form, error) else [error.message]
 
 
 def render_decision(application: Application, *, failed: str | None = None, form=None, errors=(), status: int = 200):
@@ -149,7 +141,7 @@ def award(application_id: int):
 
     def operation(form):
         granted = services.award_grant(application, amount=form.amount.data, section=form.section.data,
-                                       actor=actor(), reason=form.reason.data or "")
+                                       actor=acting_user(), reason=form.reason.data or "")
         return _("Subvention de %(amount)s accordée à %(reference)s.", amount=money(granted.amount),
                  reference=application.reference)
 
@@ -162,7 +154,7 @@ def reject(application_id: int):
     application = decidable_application_or_404(application_id)
 
     def operation(form):
-        services.reject_application(application, reason=form.reason.data, actor=actor())
+        services.reject_application(application, reason=form.reason.data, actor=acting_user())
 
     return handle(application, "reject", operation, _("Le refus est enregistré et le porteur de projet prévenu."))
 
@@ -173,7 +165,7 @@ def waitlist(application_id: int):
     application = decidable_application_or_404(application_id)
 
     def operation(form):
-        services.waitlist_application(application, actor=actor(), reason=form.reason.data or "")
+        services.waitlist_application(application, actor=acting_user(), reason=form.reason.data or "")
 
     return handle(application, "waitlist", operation, _("Le dossier est placé sur la liste d'attente."))
 
@@ -185,7 +177,7 @@ def amend(application_id: int):
     decision = award_of_or_404(application)
 
     def operation(form):
-        services.amend(decision, amount=form.amount.data, actor=actor(), reason=form.reason.data)
+        services.amend(decision, amount=form.amount.data, actor=acting_user(), reason=form.reason.data)
         return _("Le montant accordé est porté à %(amount)s.", amount=money(decision.amount))
 
     return handle(application, "amend", operation, "")
@@ -198,7 +190,7 @@ def cancel(application_id: int):
     decision = award_of_or_404(application)
 
     def operation(form):
-        services.cancel_award(decision, actor=actor(), reason=form.reason.data, recover_paid=form.recover_paid.data,
+        services.cancel_award(decision, actor=acting_user(), reason=form.reason.data, recover_paid=form.recover_paid.data,
                               recovered_on=form.recovered_on.data)
 
     return handle(application, "cancel", operation, _("La subvention est annulée ; son montant revient à l'enveloppe."))
@@ -212,7 +204,7 @@ def pay(application_id: int):
 
     def operation(form):
         movement = services.record_payment(decision, amount=form.amount.data, tranche=form.tranche.data,
-                                           actor=actor(), paid_on=form.paid_on.data, reason=form.reason.data or "")
+                                           actor=acting_user(), paid_on=form.paid_on.data, reason=form.reason.data or "")
         return _("Versement de %(amount)s enregistré.", amount=money(movement.amount))
 
     return handle(application, "payment", operation, "")
@@ -225,7 +217,7 @@ def recover(application_id: int):
     decision = award_of_or_404(application)
 
     def operation(form):
-        movement = services.record_recovery(decision, amount=form.amount.data, actor=actor(), reason=form.reason.data,
+        movement = services.record_recovery(decision, amount=form.amount.data, actor=acting_user(), reason=form.reason.data,
                                             recovered_on=form.recovered_on.data)
         return _("Titre de recette de %(amount)s enregistré.", amount=money(movement.amount))
 

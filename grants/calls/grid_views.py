@@ -9,14 +9,12 @@ from decimal import Decimal
 from flask import abort, flash, render_template, request
 from flask_babel import gettext as _
 
-from grants.access import Access, allow
+from grants.access import Access, acting_user, allow
 from grants.calls import services
 from grants.calls.forms import CriterionForm, FundersForm, RequiredDocumentForm
 from grants.calls.manage_views import (
     FIXED_STATES,
-    actor,
     failed_post_status,
-    refuse,
     render_manage,
     to_manage_page,
 )
@@ -24,6 +22,7 @@ from grants.calls.models import Call, Criterion, RequiredDocument
 from grants.calls.views import bp
 from grants.database import db
 from grants.errors import DomainError
+from grants.form_errors import refuse
 
 # --- The grid of criteria ------------------------------------------------------------------------
 
@@ -41,7 +40,7 @@ def add_criterion(call_id: int):
     errors = []
     if form.validate_on_submit():
         try:
-            criterion = services.add_criterion(call, actor=actor(), **criterion_fields(form))
+            criterion = services.add_criterion(call, actor=acting_user(), **criterion_fields(form))
         except DomainError as error:
             errors = refuse(form, error)
             if errors:  # about the grid, not a field (a locked grid): said on the call's page
@@ -63,7 +62,7 @@ def edit_criterion(criterion_id: int):
     errors = []
     if form.validate_on_submit():
         try:
-            services.update_criterion(criterion, actor=actor(), **criterion_fields(form))
+            services.update_criterion(criterion, actor=acting_user(), **criterion_fields(form))
         except DomainError as error:
             errors = refuse(form, error)
             if errors:
@@ -89,7 +88,7 @@ def move_criterion(criterion_id: int):
         abort(400)
     call_id = criterion.call_id
     try:
-        services.move_criterion(criterion, offset, actor=actor())
+        services.move_criterion(criterion, offset, actor=acting_user())
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -105,7 +104,7 @@ def remove_criterion(criterion_id: int):
     criterion = db.get_or_404(Criterion, criterion_id)
     call_id, name = criterion.call_id, criterion.name
     try:
-        services.remove_criterion(criterion, actor=actor())
+        services.remove_criterion(criterion, actor=acting_user())
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -128,7 +127,7 @@ def add_document(call_id: int):
         try:
             document = services.add_required_document(
                 call, name=form.name.data, required=form.required.data, accepted_types=form.accepted_types.data,
-                actor=actor(),
+                actor=acting_user(),
             )
         except DomainError as error:
             errors = refuse(form, error)
@@ -148,7 +147,7 @@ def remove_document(document_id: int):
     document = db.get_or_404(RequiredDocument, document_id)
     call_id, name = document.call_id, document.name
     try:
-        services.remove_required_document(document, actor=actor())
+        services.remove_required_document(document, actor=acting_user())
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -204,7 +203,7 @@ def funders(call_id: int):
     problems = funder_problems(form)
     if not problems:
         try:
-            services.set_funders(call, form.shares(), actor=actor())
+            services.set_funders(call, form.shares(), actor=acting_user())
         except DomainError as error:
             problems = refuse(form, error)
         else:

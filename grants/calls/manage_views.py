@@ -16,9 +16,8 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user
 
-from grants.access import Access, allow
+from grants.access import Access, acting_user, allow
 from grants.calls import services
 from grants.calls.forms import (
     CallForm,
@@ -31,23 +30,14 @@ from grants.calls.models import Call, CallState, Programme, ProgrammeBudget
 from grants.calls.views import bp
 from grants.database import db, utcnow
 from grants.errors import DomainError, InvalidTransition
+from grants.form_errors import refuse
 from grants.formatting import local_datetime
 from grants.home.services import budget_year
 from grants.local_time import local_zone, to_local
-from grants.organisations.forms import attach_domain_error
 
 FIXED_STATES = (CallState.CLOSED, CallState.ARCHIVED)
 
 
-def actor():
-    return current_user._get_current_object()
-
-
-def refuse(form, error: DomainError) -> list[str]:
-    """Undo the failed operation; its message goes under the field it names, else (returned) into the
-    form's error summary."""
-    db.session.rollback()
-    return [] if attach_domain_error(form, error) else [error.message]
 
 
 def failed_post_status() -> int:
@@ -114,7 +104,7 @@ def create():
     errors = []
     if form.validate_on_submit() and programme is not None:
         try:
-            call = services.create_call(programme, actor=actor(), envelopes=form.envelopes(), **form.call_settings())
+            call = services.create_call(programme, actor=acting_user(), envelopes=form.envelopes(), **form.call_settings())
         except DomainError as error:
             errors = refuse(form, error)
         else:
@@ -153,7 +143,7 @@ def edit(call_id: int):
         if dates_fixed:
             settings.update(opens_at=call.opens_at, closes_at=call.closes_at)
         try:
-            services.update_call(call, actor=actor(), envelopes=form.envelopes(), **settings)
+            services.update_call(call, actor=acting_user(), envelopes=form.envelopes(), **settings)
         except DomainError as error:
             errors = refuse(form, error)
         else:
@@ -206,7 +196,7 @@ def change_state(call_id: int, operation, success):
     """Run a lifecycle operation from a button; the outcome is said on the call's page."""
     call = db.get_or_404(Call, call_id)
     try:
-        operation(call, actor=actor())
+        operation(call, actor=acting_user())
     except InvalidTransition:
         db.session.rollback()
         flash(_("Cette action n'est pas possible dans l'état actuel de l'appel."), "error")
@@ -274,7 +264,7 @@ def extend(call_id: int):
     errors = []
     if form.validate_on_submit():
         try:
-            notified = services.extend_deadline(call, form.closes_at.data, reason=form.reason.data, actor=actor())
+            notified = services.extend_deadline(call, form.closes_at.data, reason=form.reason.data, actor=acting_user())
         except DomainError as error:
             errors = refuse(form, error)
         else:
@@ -319,7 +309,7 @@ def clone(call_id: int):
     if form.validate_on_submit():
         try:
             call = services.clone_call(
-                source, actor=actor(), title=form.title.data.strip(), slug=form.slug.data.strip(),
+                source, actor=acting_user(), title=form.title.data.strip(), slug=form.slug.data.strip(),
                 year=form.year.data, opens_at=form.opens_at.data, closes_at=form.closes_at.data,
             )
         except DomainError as error:

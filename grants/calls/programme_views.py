@@ -8,15 +8,16 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from grants.access import Access, allow
+from grants.access import Access, acting_user, allow
 from grants.awards.models import DirectGrant
 from grants.calls import services
 from grants.calls.forms import SECTION_LABELS, AuthorisationForm, DirectGrantForm
-from grants.calls.manage_views import actor, all_programmes, known_years, refuse
+from grants.calls.manage_views import all_programmes, known_years
 from grants.calls.models import BudgetSection, Programme, ProgrammeBudget
 from grants.calls.views import bp
 from grants.database import db
 from grants.errors import DomainError
+from grants.form_errors import refuse
 from grants.formatting import money
 from grants.home.services import budget_year
 
@@ -83,7 +84,7 @@ def set_authorisation(programme_id: int):
     if form.validate_on_submit():
         section = BudgetSection(form.section.data)
         try:
-            services.set_authorisation(programme, form.year.data, section, form.authorised.data, actor=actor())
+            services.set_authorisation(programme, form.year.data, section, form.authorised.data, actor=acting_user())
         except DomainError as error:
             errors = refuse(form, error)
         else:
@@ -110,7 +111,7 @@ def record_direct_grant(programme_id: int):
         else:
             try:
                 grant = services.record_direct_grant(budget, beneficiary_name=form.beneficiary_name.data,
-                                                     purpose=form.purpose.data, amount=form.amount.data, actor=actor())
+                                                     purpose=form.purpose.data, amount=form.amount.data, actor=acting_user())
             except DomainError as error:
                 errors = refuse(form, error)
             else:

@@ -191,7 +191,10 @@ def mark_all_read(user, *, now: datetime | None = None) -> int:
 
 def set_preferences(user, *, wants_digest: bool, wants_call_news: bool) -> None:
     """What a user may turn off: the managers' digest and "call opening" news. Receipts, decisions and
-    deadline reminders have no switch: they concern the user's own files."""
+    deadline reminders have no switch: they concern the user's own files. Only managers receive the
+    digest, so only their digest setting can change."""
+    if not user.is_manager:
+        wants_digest = user.wants_digest
     changes = {}
     if user.wants_digest != wants_digest:
         changes["wants_digest"] = wants_digest

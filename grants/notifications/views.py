@@ -66,8 +66,7 @@ def preferences():
     user = current_user._get_current_object()
     form = PreferencesForm(obj=user)
     if form.validate_on_submit():
-        services.set_preferences(user, wants_digest=form.wants_digest.data if user.is_manager else user.wants_digest,
-                                 wants_call_news=form.wants_call_news.data)
+        services.set_preferences(user, wants_digest=form.wants_digest.data, wants_call_news=form.wants_call_news.data)
         db.session.commit()
         flash(_("Vos préférences sont enregistrées."), "success")
         return redirect(url_for("notifications.preferences"))

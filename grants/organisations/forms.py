@@ -126,13 +126,3 @@ class InvitationSignupForm(FlaskForm):
     full_name = StringField(_l("Prénom et nom"), filters=[strip], validators=[DataRequired(), Length(max=200)])
     password = new_password_field()
     password_confirm = confirm_password_field("password")
-
-
-def attach_domain_error(form: FlaskForm, error) -> bool:
-    """Show a service's DomainError under the field it names; False when it names none of the form's
-    fields (the view then flashes it)."""
-    field = form._fields.get(error.field) if error.field else None
-    if field is None:
-        return False
-    field.errors = [*field.errors, error.message]
-    return True

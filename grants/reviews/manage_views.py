@@ -17,25 +17,21 @@ import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from grants.access import Access, allow
+from grants.access import Access, acting_user, allow
 from grants.accounts.models import User
 from grants.applications.models import Application, ApplicationState
 from grants.calls.models import BudgetSection, Call
 from grants.database import db
 from grants.errors import DomainError
+from grants.form_errors import refuse
 from grants.home.services import local_today
 from grants.reviews import ranking, services
 from grants.reviews.forms import AutoAssignmentForm, ManualAssignmentForm, ScreeningForm
 from grants.reviews.models import ReviewAssignment
-from grants.reviews.views import bp, refuse
-
-
-def actor():
-    return current_user._get_current_object()
-
+from grants.reviews.views import bp
+from grants.spreadsheet_cells import decimal_cell, text_cell
 
 # --- Eligibility screening -----------------------------------------------------------------------
 
@@ -64,7 +60,7 @@ def screen(call_id: int, application_id: int):
     if form.validate_on_submit():
         try:
             services.screen_application(application, eligible=form.decision.data == "eligible",
-                                        reason=form.reason.data, actor=actor())
+                                        reason=form.reason.data, actor=acting_user())
         except DomainError as error:
             errors = refuse(form, error)
             if errors:  # not about a field (already screened): said on the dossier's page
@@ -138,7 +134,7 @@ def assign(call_id: int):
     applications = chosen(Application, form.applications.data, Application.call_id == call.id)
     reviewers = chosen(User, form.reviewers.data)
     try:
-        outcome = services.assign(applications, reviewers, due_on=form.due_on.data, actor=actor())
+        outcome = services.assign(applications, reviewers, due_on=form.due_on.data, actor=acting_user())
     except DomainError as error:
         errors = refuse(form, error)
         return render_assignments(call, manual=form, manual_errors=errors, status=422)
@@ -156,7 +152,7 @@ def auto_assign(call_id: int):
         return render_assignments(call, auto=form, status=422)
     try:
         outcome = services.auto_assign(call, per_application=form.per_application.data,
-                                       due_on=form.due_on.data, actor=actor())
+                                       due_on=form.due_on.data, actor=acting_user())
     except DomainError as error:
         errors = refuse(form, error)
         return render_assignments(call, auto=form, auto_errors=errors, status=422)
@@ -183,7 +179,7 @@ def remove_assignment(assignment_id: int):
     assignment = db.get_or_404(ReviewAssignment, assignment_id)
     call_id = assignment.application.call_id
     try:
-        services.remove_assignment(assignment, actor=actor())
+        services.remove_assignment(assignment, actor=acting_user())
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -241,20 +237,6 @@ def ranking_page(call_id: int):
     )
 
 
-CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_text(value) -> str:
-    """A cell as text; one that a spreadsheet would run as a formula is quoted (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_FORMULA_START) else text
-
-
-def csv_decimal(value: Decimal | None) -> str:
-    """French spreadsheets read a decimal comma (the file is ;-separated for the same reason)."""
-    return "" if value is None else f"{value:.2f}".replace(".", ",")
-
-
 @bp.get("/gestion/appels/<int:call_id>/classement.csv")
 @allow(Access.MANAGER)
 def ranking_csv(call_id: int):
@@ -271,11 +253,11 @@ def ranking_csv(call_id: int):
     ])
     for row in rows:
         writer.writerow([
-            row.rank, csv_text(row.reference), csv_text(row.applicant_name), csv_text(row.title), row.state.value,
-            row.section.value if row.section else "", csv_text(row.partner_region),
-            csv_decimal(row.amount_requested), csv_decimal(row.cumulative_requested), row.reviews_done,
-            row.reviews_assigned, csv_decimal(row.mean_score), csv_decimal(row.normalised_mean),
-            csv_decimal(row.spread), _("oui") if row.flagged else _("non"), csv_decimal(row.suggested_amount_mean),
+            row.rank, text_cell(row.reference), text_cell(row.applicant_name), text_cell(row.title), row.state.value,
+            row.section.value if row.section else "", text_cell(row.partner_region),
+            decimal_cell(row.amount_requested), decimal_cell(row.cumulative_requested), row.reviews_done,
+            row.reviews_assigned, decimal_cell(row.mean_score), decimal_cell(row.normalised_mean),
+            decimal_cell(row.spread), _("oui") if row.flagged else _("non"), decimal_cell(row.suggested_amount_mean),
             row.fund_votes, row.fund_lower_votes, row.do_not_fund_votes,
         ])
     filename = f"classement-{call.slug}.csv"

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from grants.access import Access, allow
+from grants.access import Access, acting_user, allow
 from grants.applications.models import Applicant
 from grants.database import db
 from grants.errors import DomainError
+from grants.form_errors import refuse
 from grants.home.services import reviewer_assignments
-from grants.organisations.forms import attach_domain_error
 from grants.reviews import scoring, services
 from grants.reviews.forms import ConflictForm, RecusalForm, fill_from_review, review_form_class
 from grants.reviews.models import ConflictOfInterest, ReviewAssignment, ReviewState
@@ -32,18 +31,10 @@ def review_helpers():
     return {"applicant_visible_comments": services.applicant_visible_comments}
 
 
-def reviewer():
-    return current_user._get_current_object()
-
-
-def refuse(form, error: DomainError) -> list[str]:
-    """Undo the failed operation; the message goes under the field it names, else in the summary."""
-    db.session.rollback()
-    return [] if attach_domain_error(form, error) else [error.message]
 
 
 def own_assignment_or_404(assignment_id: int) -> ReviewAssignment:
-    assignment = scoring.reviewer_assignment_or_none(reviewer(), assignment_id)
+    assignment = scoring.reviewer_assignment_or_none(acting_user(), assignment_id)
     if assignment is None:
         abort(404)
     return assignment
@@ -55,7 +46,7 @@ def own_assignment_or_404(assignment_id: int) -> ReviewAssignment:
 @bp.get("/evaluation")
 @allow(Access.REVIEWER)
 def desk():
-    return render_template("reviews/desk.html", assignments=reviewer_assignments(reviewer()))
+    return render_template("reviews/desk.html", assignments=reviewer_assignments(acting_user()))
 
 
 # --- One dossier and its review ------------------------------------------------------------------
@@ -92,7 +83,7 @@ def assignment(assignment_id: int):
     if not form.validate_on_submit():
         return render_assignment(assignment, form, status=422)
     try:
-        scoring.save_review(assignment, reviewer(), form.entry(), submit=submit)
+        scoring.save_review(assignment, acting_user(), form.entry(), submit=submit)
     except DomainError as error:
         errors = refuse(form, error)
         return render_assignment(assignment, form, errors=errors, status=422)
@@ -113,7 +104,7 @@ def recuse(assignment_id: int):
     if not form.validate_on_submit():
         return render_assignment(assignment, recusal_form=form, status=422)
     try:
-        services.recuse(assignment, reviewer(), form.reason.data)
+        services.recuse(assignment, acting_user(), form.reason.data)
     except DomainError as error:
         errors = refuse(form, error)
         db.session.refresh(assignment)
@@ -129,7 +120,7 @@ def recuse(assignment_id: int):
 
 def render_conflicts(form: ConflictForm, errors=(), status: int = 200):
     return render_template("reviews/conflicts.html", form=form, errors=errors,
-                           conflicts=services.declared_conflicts(reviewer())), status
+                           conflicts=services.declared_conflicts(acting_user())), status
 
 
 def conflict_form() -> ConflictForm:
@@ -151,7 +142,7 @@ def conflicts():
     if applicant is None:
         return render_conflicts(form, status=422)
     try:
-        services.declare_conflict(reviewer(), applicant, form.reason.data)
+        services.declare_conflict(acting_user(), applicant, form.reason.data)
     except DomainError as error:
         errors = refuse(form, error)
         return render_conflicts(form, errors, 422)
@@ -165,9 +156,9 @@ def conflicts():
 @allow(Access.REVIEWER)
 def withdraw_conflict(conflict_id: int):
     conflict = db.session.get(ConflictOfInterest, conflict_id)
-    if conflict is None or conflict.reviewer_id != reviewer().id:
+    if conflict is None or conflict.reviewer_id != acting_user().id:
         abort(404)
-    services.withdraw_conflict(reviewer(), conflict)
+    services.withdraw_conflict(acting_user(), conflict)
     db.session.commit()
     flash(_("Votre déclaration est retirée."), "success")
     return redirect(url_for("reviews.conflicts"))
