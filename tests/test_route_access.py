@@ -2,7 +2,8 @@
 
 The test walks ``app.url_map``: a new route without ``@allow(...)`` fails here, and so does a route whose
 rule lets the wrong role in. Each refused request is a 302 to the login page (anonymous) or a 403;
-the JSON API (bearer tokens, never sessions) answers 401 JSON to every session.
+the JSON API (bearer tokens, never sessions) answers 401 JSON to every session. Which rule each route
+must declare is pinned in tests/test_access_table.py.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tests.factories import (
     UserFactory,
     member_of,
 )
+from tests.routes import application_routes, declared_rule
 
 # Which identities satisfy which rule; anything else must be refused.
 SATISFIED_BY = {
@@ -32,10 +34,6 @@ SATISFIED_BY = {
     Access.ADMIN: {"admin"},
     Access.API_TOKEN: set(),  # a bearer token only: no session satisfies it (tests/api/ test the tokens)
 }
-
-
-def application_routes(app):
-    return [rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"]
 
 
 def example_url(app, rule) -> str:
@@ -84,11 +82,7 @@ def sign_in(client, session_values: dict) -> None:
 
 
 def test_every_route_declares_who_may_call_it(app):
-    missing = [
-        rule.endpoint
-        for rule in application_routes(app)
-        if not isinstance(getattr(app.view_functions[rule.endpoint], "access_rule", None), Access)
-    ]
+    missing = [rule.endpoint for rule in application_routes(app) if declared_rule(app, rule.endpoint) is None]
     assert missing == [], f"routes without @allow(...): {missing}"
 
 

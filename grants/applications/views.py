@@ -144,7 +144,7 @@ def start(slug: str):
 
 
 @bp.get("/dossiers/<int:application_id>")
-@allow(Access.AUTHENTICATED)
+@allow(Access.APPLICANT)
 def show(application_id: int):
     application = owned_application_or_404(current_user, application_id)
     return render_template(
@@ -162,7 +162,7 @@ def render_section(template: str, application: Application, section: str, status
 
 
 @bp.route("/dossiers/<int:application_id>/identification", methods=["GET", "POST"])
-@allow(Access.AUTHENTICATED)
+@allow(Access.APPLICANT)
 def identification(application_id: int):
     application = owned_application_or_404(current_user, application_id)
     individual = application.applicant.kind == ApplicantKind.INDIVIDUAL
@@ -190,7 +190,7 @@ def identification(application_id: int):
 
 
 @bp.route("/dossiers/<int:application_id>/projet", methods=["GET", "POST"])
-@allow(Access.AUTHENTICATED)
+@allow(Access.APPLICANT)
 def project(application_id: int):
     application = owned_application_or_404(current_user, application_id)
     form = ProjectForm(call=application.call)
@@ -234,7 +234,7 @@ def render_budget(application: Application, form: BudgetForm, status: int = 200,
 
 
 @bp.route("/dossiers/<int:application_id>/budget", methods=["GET", "POST"])
-@allow(Access.AUTHENTICATED)
+@allow(Access.APPLICANT)
 def budget(application_id: int):
     application = owned_application_or_404(current_user, application_id)
     if request.method == "GET":
@@ -294,7 +294,7 @@ def render_submit(application: Application, status: int = 200, error: str | None
 
 
 @bp.route("/dossiers/<int:application_id>/depot", methods=["GET", "POST"])
-@allow(Access.AUTHENTICATED)
+@allow(Access.APPLICANT)
 def submit(application_id: int):
     application = owned_application_or_404(current_user, application_id)
     if request.method == "GET":
@@ -327,7 +327,7 @@ def submit(application_id: int):
 
 
 @bp.get("/dossiers/<int:application_id>/recu")
-@allow(Access.AUTHENTICATED)
+@allow(Access.APPLICANT)
 def receipt(application_id: int):
     application = owned_application_or_404(current_user, application_id)
     if application.reference is None:
@@ -338,7 +338,7 @@ def receipt(application_id: int):
 
 
 @bp.route("/dossiers/<int:application_id>/retrait", methods=["GET", "POST"])
-@allow(Access.AUTHENTICATED)
+@allow(Access.APPLICANT)
 def withdraw(application_id: int):
     application = owned_application_or_404(current_user, application_id)
     if application.state not in services.WITHDRAWABLE:
