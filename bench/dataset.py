@@ -57,7 +57,7 @@ SEED = 2026
 TABLE_NAMES = ("users", "organisations", "memberships", "applicants", "programmes", "programme_budgets", "calls",
                "call_envelopes", "criteria", "required_documents", "applications", "budget_lines",
                "correction_requests", "review_assignments", "reviews", "criterion_scores", "committee_sessions",
-               "decisions", "envelope_movements", "audit_events")
+               "decisions", "envelope_movements", "audit_events", "reference_counters")
 
 OPERATING = "fonctionnement"
 INVESTMENT = "investissement"
@@ -158,7 +158,7 @@ class DatasetBuilder:
                                     "eligibility_rules applicant_kinds eligible_legal_forms partner_regions "
                                     "opens_at closes_at state min_grant max_grant max_share_of_cost "
                                     "reminder_offsets_days blind_review show_review_comments "
-                                    "disagreement_threshold last_reference_number created_at published_at"),
+                                    "disagreement_threshold created_at published_at"),
             "call_envelopes": table("call_envelopes", "call_id section amount committed paid"),
             "criteria": table("criteria", "call_id position name guidance weight scale_max"),
             "required_documents": table("required_documents", "call_id position name required accepted_types"),
@@ -185,6 +185,7 @@ class DatasetBuilder:
                                                               "effective_on reason actor_id created_at"),
             "audit_events": table("audit_events", "occurred_at action actor_id subject_type subject_id "
                                                   "from_state to_state ip_address details"),
+            "reference_counters": Table("reference_counters", ["prefix", "year", "last_number"]),
         }
         self.calls: list[CallPlan] = []
         self.envelope_of: dict[int, int] = {}  # call id → operating envelope id
@@ -276,7 +277,7 @@ class DatasetBuilder:
                 applicant_kinds="organisations", eligible_legal_forms="[]", partner_regions="[]",
                 opens_at=opens_at, closes_at=closes_at, state=state, min_grant=min_cents, max_grant=max_cents,
                 max_share_of_cost=Decimal("0.8000"), reminder_offsets_days="[7, 2]", blind_review=True,
-                show_review_comments=False, disagreement_threshold=Decimal("20.00"), last_reference_number=0,
+                show_review_comments=False, disagreement_threshold=Decimal("20.00"),
                 created_at=opens_at - timedelta(days=30),
                 published_at=None if state == "draft" else opens_at - timedelta(days=20),
             )
@@ -494,12 +495,11 @@ class DatasetBuilder:
                                             authorised=500_000_00, carved=0, direct_committed=0)
 
     def finish_calls(self) -> None:
-        calls = self.t["calls"]
-        column = calls.columns.index("last_reference_number")
+        # Each call has a prefix of its own: one counter per call, at its last reference.
+        counters = self.t["reference_counters"]
         for call in self.calls:
-            row = list(calls.rows[call.id - 1])
-            row[column] = call.next_reference
-            calls.rows[call.id - 1] = tuple(row)
+            if call.next_reference:
+                counters.rows.append((call.prefix, 2026, call.next_reference))
 
     def build(self, password_hash: str) -> dict[str, Table]:
         self.build_people(password_hash)
@@ -555,6 +555,8 @@ def load(url: str, tables: dict[str, Table]) -> None:
                 with cursor.copy(statement) as copy:
                     for row in t.rows:
                         copy.write_row(row)
+                if "id" not in t.columns:
+                    continue
                 # Ids were given explicitly: move each sequence past them for the rows the app adds.
                 cursor.execute(
                     sql.SQL("SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT max(id) FROM {}))").format(

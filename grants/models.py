@@ -11,6 +11,7 @@ from grants.applications.models import (
     BudgetLine,
     BudgetLineKind,
     CorrectionRequest,
+    ReferenceCounter,
 )
 from grants.audit.models import AuditEvent
 from grants.awards.models import (
@@ -59,6 +60,6 @@ __all__ = [
     "CallFunder", "CallState", "ConflictOfInterest", "CorrectionRequest", "Criterion", "CriterionScore",
     "Decision", "DirectGrant", "EnvelopeMovement", "Invitation", "LegalForm", "Membership", "MembershipRole",
     "MovementKind", "Notification", "NotificationStatus", "Opinion", "Organisation", "Outcome",
-    "PaymentTranche", "Programme", "ProgrammeBudget", "RequiredDocument", "Review", "ReviewAssignment",
+    "PaymentTranche", "Programme", "ProgrammeBudget", "ReferenceCounter", "RequiredDocument", "Review", "ReviewAssignment",
     "ReviewState", "StaffRole", "User",
 ]

@@ -92,14 +92,32 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch operation rebuilds a table (copy, drop, rename). With foreign keys enforced,
+            # dropping a table that others reference would be refused, or would cascade-delete their
+            # rows. SQLite ignores this pragma inside a transaction: it is set and committed first,
+            # and the references are checked once the migrations have run.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migrations left rows pointing nowhere: {broken[:10]}")
+        finally:
+            if sqlite:
+                # The pool must never hand this connection out without foreign keys: drop it; the
+                # next one is configured afresh (grants.database).
+                connection.invalidate()
 
 
 if context.is_offline_mode():

@@ -167,6 +167,21 @@ class Application(db.Model):
         return f"<Application {self.reference or self.id} {self.state}>"
 
 
+class ReferenceCounter(db.Model):
+    """The last dossier number given for one (prefix, year): the sequence behind ``SISA-2026-0042``.
+
+    One counter per pair, not per call, so that every call sharing a prefix and a year (a clone, a
+    second session of a call) numbers from the same sequence and references are unique by construction.
+    Advanced only by ``applications.services.draw_reference_number``."""
+
+    __tablename__ = "reference_counters"
+    __table_args__ = (sa.CheckConstraint("last_number > 0", name="last_number_positive"),)
+
+    prefix: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    last_number: Mapped[int]
+
+
 class BudgetLineKind(StrEnum):
     EXPENSE = "expense"  # charges, accounts 60–68
     RESOURCE = "resource"  # produits, accounts 70–79 (74: one line per funder, the Region's included)

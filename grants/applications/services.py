@@ -8,9 +8,10 @@ Invariants kept here (with the database):
   submissions; after a request for corrections, the reopened sections until its deadline);
 - two members saving the same draft never overwrite each other: the version they edited must be the
   current one (and ``Application.version`` refuses the race between read and write);
-- a reference is given once: the counter of the call moves by one conditional UPDATE … RETURNING,
-  in the same transaction as the application's move to submitted, which is itself guarded by the
-  version: a double click makes one submission and one reference;
+- references are unique by construction: every call sharing a prefix and a year draws from one
+  counter, advanced by one INSERT … ON CONFLICT DO UPDATE … RETURNING in the same transaction as the
+  application's move to submitted, which is itself guarded by the version: a double click makes one
+  submission and one reference, and a refused submission gives its number back;
 - totals are recomputed from the budget lines on every save, never taken from the browser.
 
 Services flush; the view commits once (or rolls back on a DomainError).
@@ -27,6 +28,8 @@ from flask import url_for
 from flask_babel import format_percent
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from grants.applications.models import (
     Applicant,
@@ -36,12 +39,13 @@ from grants.applications.models import (
     BudgetLine,
     BudgetLineKind,
     CorrectionRequest,
+    ReferenceCounter,
 )
 from grants.audit.services import record_event, record_transition
 from grants.audit.services import timeline as audit_timeline
 from grants.calls.models import ApplicantKinds, BudgetSection, Call, CallState
-from grants.database import db, utcnow
-from grants.errors import DomainError
+from grants.database import constraint_violated, db, utcnow
+from grants.errors import ConstraintViolated, DomainError
 from grants.formatting import local_datetime, money
 from grants.notifications.services import queue_email
 
@@ -499,19 +503,46 @@ def recompute_totals(application: Application) -> None:
 # --- Submission, withdrawal, corrections --------------------------------------------------------
 
 
+# The one statement that advances a counter exists on both databases, under one name per dialect.
+_UPSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def draw_reference_number(prefix: str, year: int) -> int:
+    """The next number of the (prefix, year) sequence, by one INSERT … ON CONFLICT DO UPDATE …
+    RETURNING: the first draw creates the counter at 1, each later one adds 1. Two transactions never
+    get the same number (on PostgreSQL the second waits on the counter's row until the first ends),
+    and the draw belongs to the caller's transaction: a rollback gives the number back.
+
+    The rule this keeps: the numbers of a (prefix, year) are 1, 2, 3… without a gap across all the
+    calls that share it, since only a committed submission keeps its number and a reference is never
+    taken back (a withdrawn dossier keeps its own). A call's own list skips the numbers its siblings
+    took: SISA-2026-0001 and 0003 on the call, 0002 on its clone."""
+    upsert = _UPSERT[db.session.get_bind().dialect.name](ReferenceCounter)
+    return db.session.execute(
+        upsert.values(prefix=prefix, year=year, last_number=1)
+        .on_conflict_do_update(index_elements=[ReferenceCounter.prefix, ReferenceCounter.year],
+                               set_={"last_number": ReferenceCounter.last_number + 1})
+        .returning(ReferenceCounter.last_number)
+    ).scalar_one()
+
+
 def next_reference(call: Call, now: datetime) -> str:
-    """The call's next dossier number, by one conditional UPDATE … RETURNING: two submissions never
-    read the same counter, and a closed call gives no number."""
-    number = db.session.execute(
-        sa.update(Call)
+    """The dossier's reference, ``PREFIX-YEAR-NNNN``, from the call's (prefix, year) sequence (see
+    :func:`draw_reference_number`). A closed call gives no number: its row is read with a shared
+    lock, so a manager closing it meanwhile waits for this submission, or this one sees it closed."""
+    still_open = db.session.scalar(
+        sa.select(Call.id)
         .where(Call.id == call.id, Call.state == CallState.OPEN, Call.opens_at <= now, Call.closes_at > now)
-        .values(last_reference_number=Call.last_reference_number + 1)
-        .returning(Call.last_reference_number)
-    ).scalar_one_or_none()
-    if number is None:
+        .with_for_update(read=True)
+    )
+    if still_open is None:
         raise DomainError(_("L'appel est clos : la date limite de dépôt est passée."))
-    db.session.expire(call, ["last_reference_number"])
+    number = draw_reference_number(call.reference_prefix, call.year)
     return f"{call.reference_prefix}-{call.year}-{number:04d}"
+
+
+class SubmissionRefused(ConstraintViolated):
+    """The database refused the submission (a constraint); nothing of it is kept, the draft is intact."""
 
 
 def submit(application: Application, *, actor, expected_version: int | None = None,
@@ -538,17 +569,25 @@ def submit(application: Application, *, actor, expected_version: int | None = No
     if problems:
         raise SubmissionIncomplete(problems)
     before = application.state
-    if correction is None:
-        application.reference = next_reference(application.call, now)
-        application.submitted_at = now
-        action = "application.submitted"
-    else:
-        correction.answered_at = now
-        action = "application.resubmitted"
-    application.move_to(ApplicationState.SUBMITTED)
-    application.updated_at = now
-    # The version check of this flush is what turns a concurrent double click into one submission.
-    db.session.flush()
+    # Built before the flush: once a flush fails, PostgreSQL loads nothing (the user's language
+    # included) until the view has rolled back.
+    refused = _("Le dépôt n'a pas pu être enregistré : la base de données l'a refusé. Votre brouillon est "
+                "intact et aucun numéro n'a été attribué ; réessayez, et si cela se reproduit, prévenez le "
+                "service instructeur.")
+    try:
+        if correction is None:
+            application.reference = next_reference(application.call, now)
+            application.submitted_at = now
+            action = "application.submitted"
+        else:
+            correction.answered_at = now
+            action = "application.resubmitted"
+        application.move_to(ApplicationState.SUBMITTED)
+        application.updated_at = now
+        # The version check of this flush is what turns a concurrent double click into one submission.
+        db.session.flush()
+    except IntegrityError as error:
+        raise SubmissionRefused(constraint_violated(error), refused) from error
     record_transition(action, application, before, ApplicationState.SUBMITTED, actor=actor,
                       reference=application.reference)
     round_number = len(corrections_of(application))

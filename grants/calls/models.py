@@ -106,8 +106,6 @@ class Call(db.Model):
         sa.CheckConstraint(
             "max_share_of_cost > 0 AND max_share_of_cost <= 1", name="max_share_is_a_fraction"
         ),
-        sa.CheckConstraint("last_reference_number >= 0", name="reference_counter_not_negative"),
-
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -138,7 +136,6 @@ class Call(db.Model):
     disagreement_threshold: Mapped[Decimal] = mapped_column(
         sa.Numeric(5, 2), default=Decimal("20.00"), server_default="20"
     )
-    last_reference_number: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -33,6 +33,7 @@ from grants.applications.models import (
     BudgetLineKind,
     CorrectionRequest,
 )
+from grants.applications.services import draw_reference_number
 from grants.audit.services import record_event, record_transition
 from grants.awards.models import Decision, EnvelopeMovement, MovementKind, Outcome
 from grants.calls.models import (
@@ -318,8 +319,8 @@ class DemoSeed:
 
     def submit(self, application: Application, user: User, at: datetime) -> None:
         call = application.call
-        call.last_reference_number += 1
-        application.reference = f"{call.reference_prefix}-{call.year}-{call.last_reference_number:04d}"
+        number = draw_reference_number(call.reference_prefix, call.year)
+        application.reference = f"{call.reference_prefix}-{call.year}-{number:04d}"
         application.submitted_at = at
         self.move(application, ApplicationState.SUBMITTED, "application.submitted", user, at,
                   reference=application.reference)

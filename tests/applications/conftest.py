@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import html5lib
 import pytest
+import sqlalchemy as sa
 
-from grants.applications.models import Applicant
+from grants.applications.models import Applicant, ReferenceCounter
 from grants.database import db
 from tests.factories import CallEnvelopeFactory, CallFactory, member_of
 
@@ -20,6 +21,12 @@ def page(response, status: int = 200) -> str:
     body = response.get_data(as_text=True)
     PARSER.parse(body)
     return body.replace("\u202f", " ").replace("\xa0", " ").replace("&#39;", "'")
+
+
+def last_reference_number(prefix: str, year: int) -> int:
+    """The last number drawn for (prefix, year), read from the database; 0 before the first."""
+    return db.session.scalar(sa.select(ReferenceCounter.last_number).where(
+        ReferenceCounter.prefix == prefix, ReferenceCounter.year == year)) or 0
 
 
 @pytest.fixture

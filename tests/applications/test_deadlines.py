@@ -12,6 +12,7 @@ from grants.database import db
 from grants.errors import DomainError
 from grants.local_time import from_local
 from grants.models import ApplicationState, CallState
+from tests.applications.conftest import last_reference_number
 from tests.factories import CallEnvelopeFactory, CallFactory, ManagerFactory, complete_draft
 
 SECOND = timedelta(seconds=1)
@@ -72,7 +73,7 @@ def test_a_closed_call_gives_no_reference_even_if_the_state_lags(app):
     with pytest.raises(DomainError):
         services.submit(application, actor=application.created_by, now=closes_at + timedelta(hours=2))
     db.session.rollback()
-    assert call.last_reference_number == 0
+    assert last_reference_number(call.reference_prefix, call.year) == 0
 
 
 def test_corrections_reopen_their_sections_until_their_own_deadline(app):
@@ -106,7 +107,7 @@ def test_corrections_reopen_their_sections_until_their_own_deadline(app):
     services.submit(application, actor=applicant_user, now=due_at - SECOND)
     db.session.commit()
     assert application.state == ApplicationState.SUBMITTED and application.reference == reference
-    assert call.last_reference_number == 1
+    assert last_reference_number(call.reference_prefix, call.year) == 1
     assert services.corrections_of(application)[0].answered_at == due_at - SECOND
     actions = [event.action for event in services.timeline(application)]
     assert actions == ["application.submitted", "application.corrections_requested", "application.resubmitted"]

@@ -30,6 +30,7 @@ from grants.models import (
     Organisation,
     Outcome,
     ProgrammeBudget,
+    ReferenceCounter,
     Review,
     ReviewAssignment,
     ReviewState,
@@ -184,10 +185,14 @@ def test_applications_are_consistent(seeded):
         else:
             assert re.fullmatch(rf"{call.reference_prefix}-{call.year}-\d{{4}}", application.reference)
             assert application.submitted_at is not None and application.submitted_at < call.closes_at
-    for call in db.session.scalars(sa.select(Call)):
-        numbered = db.session.scalar(sa.select(sa.func.count()).where(
-            Application.call_id == call.id, Application.reference.is_not(None)))
-        assert call.last_reference_number == numbered
+    # Each (prefix, year) is numbered 1, 2, 3… without a gap, and its counter stands at the last number.
+    numbers = defaultdict(list)
+    for reference in db.session.scalars(sa.select(Application.reference).where(Application.reference.is_not(None))):
+        prefix, year, number = reference.split("-")
+        numbers[(prefix, int(year))].append(int(number))
+    counters = {(c.prefix, c.year): c.last_number for c in db.session.scalars(sa.select(ReferenceCounter))}
+    assert counters == {pair: len(drawn) for pair, drawn in numbers.items()}
+    assert all(sorted(drawn) == list(range(1, len(drawn) + 1)) for drawn in numbers.values())
 
 
 def test_state_changes_are_audited(seeded):
