@@ -59,7 +59,7 @@ class Config:
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
     MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
     MAX_CONTENT_LENGTH = MAX_UPLOAD_BYTES + 1024 * 1024
-    # Where attachment files go (grants/applications/storage.py): "local" is the UPLOAD_FOLDER.
+    # Where attachment files go (grants/storage.py): "local" is the UPLOAD_FOLDER.
     ATTACHMENT_STORAGE = os.environ.get("ATTACHMENT_STORAGE", "local")
     # The funder named in the SCDL open-data export of awarded grants (grants/awards/exports.py).
     GRANTOR_NAME = os.environ.get("GRANTOR_NAME", "Région Hauts-de-France")
@@ -75,7 +75,7 @@ class Config:
     MAIL_USE_SSL = env_bool("MAIL_USE_SSL", False)
     MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", 30))
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Subventia <no-reply@subventia.localhost>")
-    # The embedded default's mail backend (grants.notifications.eml_outbox) writes each message here.
+    # The embedded default's mail backend (grants.outbox.eml_files) writes each message here.
     MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
 
     # Security baseline: cookies are Secure outside development, never readable from scripts.
@@ -140,7 +140,7 @@ class DevelopmentConfig(Config):
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SEND_HSTS = False
-    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "grants.notifications.eml_outbox.EmailBackend")
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "grants.outbox.eml_files.EmailBackend")
     SERVER_NAME = os.environ.get("SERVER_NAME", "127.0.0.1:5000")
     PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
     TASKS_RUN_IN_PROCESS = not os.environ.get("REDIS_URL")

@@ -32,9 +32,9 @@ from grants.calls.models import (
     Criterion,
     Programme,
     ProgrammeBudget,
+    ProgrammeFollow,
     RequiredDocument,
 )
-from grants.notifications.models import Notification, NotificationStatus, ProgrammeFollow
 from grants.organisations.models import (
     Invitation,
     LegalForm,
@@ -42,6 +42,7 @@ from grants.organisations.models import (
     MembershipRole,
     Organisation,
 )
+from grants.outbox.models import Notification, NotificationStatus
 from grants.reviews.models import (
     AssignmentState,
     ConflictOfInterest,

@@ -21,7 +21,7 @@ def beat_schedule(scan_seconds: float) -> dict:
     return {
         # Outbox rows left pending (broker down at commit time, worker crash) are sent again.
         "requeue-stale-notifications": {
-            "task": "grants.notifications.tasks.requeue_stale_notifications",
+            "task": "grants.outbox.tasks.requeue_stale_notifications",
             "schedule": 60.0,
         },
         # Calls open and close by themselves; the server enforces closes_at on every submission anyway.
@@ -49,7 +49,7 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.conf.beat_schedule = BEAT_SCHEDULE
-    celery_app.conf.include = ["grants.notifications.tasks", "grants.calls.tasks"]
+    celery_app.conf.include = ["grants.outbox.tasks", "grants.notifications.tasks", "grants.calls.tasks"]
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

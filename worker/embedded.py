@@ -53,7 +53,7 @@ def run_beat_schedule(app, stop: threading.Event) -> None:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = create_app(os.environ.get("SUBVENTIA_CONFIG", "development"))
-    if app.config["MAIL_BACKEND"].startswith("grants.notifications.eml_outbox"):
+    if app.config["MAIL_BACKEND"].startswith("grants.outbox.eml_files"):
         log.info("emails are written to %s as .eml files (open them with any mail reader)",
                  app.config["MAIL_OUTBOX_DIR"])
     stop = threading.Event()

@@ -19,7 +19,7 @@ from grants.applications.models import Applicant, ApplicantKind
 from grants.audit.services import record_event
 from grants.database import constraint_violated, db, utcnow
 from grants.errors import ConstraintViolated, DomainError
-from grants.notifications.services import queue_email
+from grants.outbox.services import queue_email
 
 MIN_PASSWORD_LENGTH = 12
 RESET_SALT = "subventia.password-reset"

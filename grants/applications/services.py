@@ -43,7 +43,7 @@ from grants.calls.models import ApplicantKinds, BudgetSection, Call, CallState
 from grants.database import db, utcnow
 from grants.errors import DomainError
 from grants.formatting import local_datetime, money
-from grants.notifications.services import queue_email
+from grants.outbox.services import queue_email
 
 ZERO = Decimal("0.00")
 

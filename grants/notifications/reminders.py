@@ -31,9 +31,9 @@ from grants.applications.models import Applicant, Application, ApplicationState
 from grants.calls.models import Call, CallState
 from grants.database import db, utcnow
 from grants.local_time import local_zone
-from grants.notifications.models import Notification
-from grants.notifications.services import queue_emails_once
 from grants.organisations.models import Membership, Organisation
+from grants.outbox.models import Notification
+from grants.outbox.services import queue_emails_once
 from grants.reviews.models import AssignmentState, Review, ReviewAssignment, ReviewState
 
 REVIEW_DUE_SOON_DAYS = 2

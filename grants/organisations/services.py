@@ -24,7 +24,6 @@ from grants.applications.models import Applicant, ApplicantKind
 from grants.audit.services import record_event
 from grants.database import db, utcnow
 from grants.errors import DomainError, NotAllowed
-from grants.notifications.services import queue_email
 from grants.organisations import policies
 from grants.organisations.identifiers import compact_siret, normalise_rna, rna_is_valid, siret_error
 from grants.organisations.models import (
@@ -34,6 +33,7 @@ from grants.organisations.models import (
     MembershipRole,
     Organisation,
 )
+from grants.outbox.services import queue_email
 
 INVITATION_SALT = "subventia.invitation"
 IDENTITY_FIELDS = ("name", "legal_form", "siret", "rna", "street", "postal_code", "city", "email", "phone")

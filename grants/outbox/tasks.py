@@ -1,5 +1,5 @@
-"""Delivery of outbox rows by Celery workers (or in-process on the embedded default), and the
-periodic scans that queue what is due.
+"""Delivery of outbox rows by Celery workers (or in-process on the embedded default). The periodic
+scans that queue reminders and digests are grants.notifications.tasks.
 
 At most once: a delivery first claims the row with a conditional UPDATE (pending → sending, stamped
 ``claimed_at``); only the one that claimed it sends. A claim older than the sending lease belongs to a
@@ -22,8 +22,7 @@ from flask import current_app
 from flask_mailman import EmailMultiAlternatives
 
 from grants.database import db, utcnow
-from grants.notifications import reminders
-from grants.notifications.models import Notification, NotificationStatus
+from grants.outbox.models import Notification, NotificationStatus
 
 MAX_ATTEMPTS = 5
 
@@ -134,29 +133,3 @@ def requeue_stale_notifications() -> int:
     for notification_id in ids:
         deliver_notification.delay(notification_id)
     return len(ids)
-
-
-# --- Periodic scans (worker.BEAT_SCHEDULE): each commits what it queued; delivery follows the commit ---
-
-
-@shared_task(ignore_result=True)
-def send_deadline_reminders() -> int:
-    total = 0
-    for queued in reminders.deadline_reminder_batches():
-        db.session.commit()  # batch by batch: deliveries of the first start while the scan goes on
-        total += queued
-    return total
-
-
-@shared_task(ignore_result=True)
-def send_review_reminders() -> int:
-    queued = reminders.queue_review_reminders()
-    db.session.commit()
-    return queued
-
-
-@shared_task(ignore_result=True)
-def send_manager_digests() -> int:
-    queued = reminders.queue_manager_digests()
-    db.session.commit()
-    return queued

@@ -23,9 +23,9 @@ from grants.audit.services import record_event, record_transition
 from grants.calls.models import Call
 from grants.database import db, utcnow
 from grants.errors import DomainError, NotAllowed
-from grants.home.services import local_today
-from grants.notifications.services import queue_email
+from grants.local_time import local_today
 from grants.organisations.models import Membership, Organisation
+from grants.outbox.services import queue_email
 from grants.reviews.models import (
     AssignmentState,
     ConflictOfInterest,

@@ -18,11 +18,11 @@ from grants.applications import services
 from grants.applications.forms import BudgetForm, IdentificationForm, ProjectForm, WithdrawForm
 from grants.applications.models import ApplicantKind, Application, BudgetLineKind
 from grants.applications.policies import applicants_of, owned_application_or_404
+from grants.calls.listing import call_for_page
 from grants.calls.models import BudgetSection, CallState
 from grants.database import db, utcnow
 from grants.errors import DomainError, InvalidTransition
 from grants.form_errors import attach_domain_error
-from grants.home.services import call_for_page
 
 bp = Blueprint("applications", __name__)
 
@@ -359,7 +359,3 @@ def withdraw(application_id: int):
     status = 422 if request.method == "POST" else 200
     return render_template("applications/withdraw.html", application=application, current_section=None,
                            form=form, error=error), status
-
-
-# The managers' pages, registered on ``bp`` when imported: at the bottom, as they import ``bp`` from here.
-from grants.applications import attachment_views, manage_views  # noqa: E402,F401

@@ -15,7 +15,7 @@ from grants.access import Access, allow
 from grants.applications import services
 from grants.applications.forms import CorrectionRequestForm
 from grants.applications.models import Application, ApplicationState
-from grants.applications.views import bp
+from grants.applications.views.applicant import bp
 from grants.calls.models import Call
 from grants.database import db, utcnow
 from grants.errors import DomainError
