@@ -3,8 +3,6 @@
 from grants.accounts.models import StaffRole, User
 from grants.api.models import ApiToken
 from grants.applications.models import (
-    Applicant,
-    ApplicantKind,
     Application,
     ApplicationState,
     Attachment,
@@ -16,7 +14,6 @@ from grants.audit.models import AuditEvent
 from grants.awards.models import (
     CommitteeSession,
     Decision,
-    DirectGrant,
     EnvelopeMovement,
     MovementKind,
     Outcome,
@@ -30,12 +27,15 @@ from grants.calls.models import (
     CallFunder,
     CallState,
     Criterion,
+    DirectGrant,
     Programme,
     ProgrammeBudget,
     ProgrammeFollow,
     RequiredDocument,
 )
 from grants.organisations.models import (
+    Applicant,
+    ApplicantKind,
     Invitation,
     LegalForm,
     Membership,

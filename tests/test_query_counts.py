@@ -18,10 +18,11 @@ import pytest
 import sqlalchemy as sa
 
 from grants.api.services import create_token
-from grants.applications.models import Applicant, ApplicationState, BudgetLine, BudgetLineKind
+from grants.applications.models import ApplicationState, BudgetLine, BudgetLineKind
 from grants.awards.services import award_grant, record_payment
 from grants.calls.models import BudgetSection, CallState
 from grants.database import db, utcnow
+from grants.organisations.models import Applicant
 from grants.reviews.models import CriterionScore, Opinion, Review, ReviewState
 from tests.factories import (
     TEST_PASSWORD,

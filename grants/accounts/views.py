@@ -1,4 +1,5 @@
-"""Signing in and out, registration, password reset and the account page."""
+"""Signing in and out, password reset and the account page. The sign-up pages (organisation or
+individual) are on this blueprint too, added by grants.organisations.registration."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from grants.access import Access, allow
 from grants.accounts import services
@@ -22,39 +23,20 @@ from grants.accounts.forms import (
     ForgotPasswordForm,
     LoginForm,
     ProfileForm,
-    RegisterIndividualForm,
-    RegisterOrganisationForm,
     ResetPasswordForm,
 )
+from grants.accounts.sessions import start_session
 from grants.database import db
 from grants.errors import DomainError
 from grants.extensions import limiter
-from grants.form_errors import attach_domain_error
-from grants.organisations import services as organisation_services
+from grants.form_errors import show_error
 from grants.security import is_local_path
 
 bp = Blueprint("accounts", __name__)
 
 
-def start_session(user, *, remember: bool = False) -> None:
-    """Sign ``user`` in on a fresh session (nothing planted before the sign-in survives it); only the
-    chosen language is kept."""
-    locale = session.get("locale")
-    session.clear()
-    if locale:
-        session["locale"] = locale
-    login_user(user, remember=remember)
-
-
 def had_remember_cookie() -> bool:
     return bool(request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")))
-
-
-def show_error(form, error: DomainError) -> None:
-    """Undo the failed action, then show why, on the field when the error names one."""
-    db.session.rollback()
-    if not attach_domain_error(form, error):
-        flash(error.message, "error")
 
 
 # -- signing in and out -------------------------------------------------------------------------
@@ -118,63 +100,10 @@ def logout():
 
 # -- registration -------------------------------------------------------------------------------
 
-def already_signed_in():
-    flash(_("Vous êtes déjà connecté(e) : déconnectez-vous pour créer un autre compte."), "info")
-    return redirect(url_for("home.dashboard"))
-
-
 @bp.get("/inscription/choix")
 @allow(Access.PUBLIC)
 def register_choice():
     return render_template("accounts/register_choice.html")
-
-
-@bp.route("/inscription", methods=["GET", "POST"])
-@allow(Access.PUBLIC)
-def register_organisation():
-    if current_user.is_authenticated:
-        return already_signed_in()
-    form = RegisterOrganisationForm()
-    if form.validate_on_submit():
-        identity = {
-            "name": form.name.data, "legal_form": form.legal_form.data, "siret": form.siret.data,
-            "rna": form.rna.data, "street": form.street.data, "postal_code": form.postal_code.data,
-            "city": form.city.data, "email": form.contact_email.data, "phone": form.phone.data,
-        }
-        try:
-            user, organisation = organisation_services.register_organisation(
-                identity=identity, full_name=form.full_name.data, email=form.email.data, password=form.password.data
-            )
-        except DomainError as error:
-            show_error(form, error)
-        else:
-            start_session(user)
-            db.session.commit()
-            flash(_("Bienvenue ! %(name)s est inscrite sur la plateforme.", name=organisation.name), "success")
-            return redirect(url_for("home.dashboard"))
-    return render_template("accounts/register_organisation.html", form=form)
-
-
-@bp.route("/inscription/particulier", methods=["GET", "POST"])
-@allow(Access.PUBLIC)
-def register_individual():
-    if current_user.is_authenticated:
-        return already_signed_in()
-    form = RegisterIndividualForm()
-    if form.validate_on_submit():
-        try:
-            user = services.register_individual(
-                full_name=form.full_name.data, email=form.email.data, password=form.password.data,
-                street=form.street.data, postal_code=form.postal_code.data, city=form.city.data,
-            )
-        except DomainError as error:
-            show_error(form, error)
-        else:
-            start_session(user)
-            db.session.commit()
-            flash(_("Bienvenue ! Votre compte est créé."), "success")
-            return redirect(url_for("home.dashboard"))
-    return render_template("accounts/register_individual.html", form=form)
 
 
 # -- password reset -----------------------------------------------------------------------------

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from flask import abort
 
-from grants.applications.models import Applicant, Application
+from grants.applications.models import Application
 from grants.database import db
-from grants.organisations.models import Membership
+from grants.organisations.models import Applicant, Membership
 
 
 def applicants_of(user) -> list[Applicant]:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from grants.access import is_applicant
 from grants.accounts.models import User
-from grants.applications.models import Applicant, ApplicantKind, Application, ApplicationState
+from grants.applications.models import Application, ApplicationState
 from grants.awards.models import Decision, Outcome
 from grants.calls.models import (
     ApplicantKinds,
@@ -32,7 +32,14 @@ from grants.calls.models import (
 )
 from grants.database import db, utcnow
 from grants.local_time import budget_year
-from grants.organisations.models import LegalForm, Membership, MembershipRole, Organisation
+from grants.organisations.models import (
+    Applicant,
+    ApplicantKind,
+    LegalForm,
+    Membership,
+    MembershipRole,
+    Organisation,
+)
 
 ZERO = Decimal("0.00")
 

@@ -8,10 +8,11 @@ from flask_login import current_user
 
 from grants.access import Access, allow
 from grants.accounts.services import find_user_by_email
-from grants.accounts.views import show_error, start_session
+from grants.accounts.sessions import start_session
 from grants.database import db
 from grants.errors import DomainError
-from grants.organisations import policies, services
+from grants.form_errors import show_error
+from grants.organisations import policies, registration, services
 from grants.organisations.forms import (
     LEGAL_FORM_LABELS,
     InvitationSignupForm,
@@ -21,6 +22,8 @@ from grants.organisations.forms import (
 from grants.organisations.models import Invitation, LegalForm, Membership, Organisation
 
 bp = Blueprint("organisations", __name__)
+
+__all__ = ["bp", "registration"]  # importing this module adds the sign-up pages to the accounts blueprint
 
 
 def member_organisation(organisation_id: int) -> Organisation:

@@ -16,13 +16,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from grants.access import Access, acting_user, allow, is_applicant
 from grants.applications import services
 from grants.applications.forms import BudgetForm, IdentificationForm, ProjectForm, WithdrawForm
-from grants.applications.models import ApplicantKind, Application, BudgetLineKind
+from grants.applications.models import Application, BudgetLineKind
 from grants.applications.policies import applicants_of, owned_application_or_404
 from grants.calls.listing import call_for_page
 from grants.calls.models import BudgetSection, CallState
 from grants.database import db, utcnow
 from grants.errors import DomainError, InvalidTransition
 from grants.form_errors import attach_domain_error
+from grants.organisations.models import ApplicantKind
 
 bp = Blueprint("applications", __name__)
 

@@ -9,10 +9,9 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from grants.access import Access, acting_user, allow
-from grants.awards.models import DirectGrant
 from grants.calls import services
 from grants.calls.forms import SECTION_LABELS, AuthorisationForm, DirectGrantForm
-from grants.calls.models import BudgetSection, Programme, ProgrammeBudget
+from grants.calls.models import BudgetSection, DirectGrant, Programme, ProgrammeBudget
 from grants.calls.views.manage import all_programmes, known_years
 from grants.calls.views.public import bp
 from grants.database import db

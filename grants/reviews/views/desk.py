@@ -13,10 +13,10 @@ from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from grants.access import Access, acting_user, allow
-from grants.applications.models import Applicant
 from grants.database import db
 from grants.errors import DomainError
 from grants.form_errors import refuse
+from grants.organisations.models import Applicant
 from grants.reviews import scoring, services
 from grants.reviews.assignments import reviewer_assignments
 from grants.reviews.forms import ConflictForm, RecusalForm, fill_from_review, review_form_class
