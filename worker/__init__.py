@@ -11,8 +11,6 @@ from celery import Celery, Task
 from celery.schedules import crontab
 from flask import Flask
 
-from config import Config
-
 
 def beat_schedule(scan_seconds: float) -> dict:
     """The periodic tasks. Scans look at what is due now (Europe/Paris days); nothing is scheduled
@@ -37,9 +35,6 @@ def beat_schedule(scan_seconds: float) -> dict:
     }
 
 
-BEAT_SCHEDULE = beat_schedule(Config.NOTIFICATION_SCAN_SECONDS)  # NOTIFICATION_SCAN_SECONDS, default 300
-
-
 def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
@@ -48,7 +43,7 @@ def celery_init_app(app: Flask) -> Celery:
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
-    celery_app.conf.beat_schedule = BEAT_SCHEDULE
+    celery_app.conf.beat_schedule = beat_schedule(app.config["NOTIFICATION_SCAN_SECONDS"])
     celery_app.conf.include = ["grants.outbox.tasks", "grants.notifications.tasks", "grants.calls.tasks"]
     celery_app.set_default()
     app.extensions["celery"] = celery_app

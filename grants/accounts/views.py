@@ -16,7 +16,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
-from grants.access import Access, allow
+from grants.access import Access, acting_user, allow
 from grants.accounts import services
 from grants.accounts.forms import (
     ChangePasswordForm,
@@ -87,7 +87,7 @@ def login():
 @allow(Access.PUBLIC)
 def logout():
     if current_user.is_authenticated:
-        services.record_logout(current_user._get_current_object())
+        services.record_logout(acting_user())
         db.session.commit()
     locale = session.get("locale")
     session.clear()
@@ -146,7 +146,7 @@ def reset_password(token: str):
 # -- the account page ---------------------------------------------------------------------------
 
 def render_account(profile_form=None, password_form=None):
-    user = current_user._get_current_object()
+    user = acting_user()
     return render_template(
         "accounts/account.html",
         profile_form=profile_form or ProfileForm(obj=user, formdata=None),
@@ -157,9 +157,9 @@ def render_account(profile_form=None, password_form=None):
 @bp.route("/compte", methods=["GET", "POST"])
 @allow(Access.AUTHENTICATED)
 def account():
-    form = ProfileForm(obj=current_user._get_current_object())
+    form = ProfileForm(obj=acting_user())
     if form.validate_on_submit():
-        services.update_profile(current_user._get_current_object(), full_name=form.full_name.data, locale=form.locale.data)
+        services.update_profile(acting_user(), full_name=form.full_name.data, locale=form.locale.data)
         db.session.commit()
         flash(_("Vos informations sont enregistrées."), "success")
         return redirect(url_for("accounts.account"))
@@ -171,7 +171,7 @@ def account():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        user = current_user._get_current_object()
+        user = acting_user()
         try:
             services.change_password(user, current_password=form.current_password.data, new_password=form.new_password.data)
         except DomainError as error:

@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from grants.access import Access, allow
+from grants.access import Access, acting_user, allow
 from grants.api import representations
 from grants.api.auth import json_error, token_required
 from grants.api.inputs import InvalidRequest, parse_award, parse_choice, parse_page
@@ -126,7 +126,7 @@ def award(application_id: int):
     wanted = parse_award(request.get_json(silent=True))
     try:
         decision = award_grant(
-            application, amount=wanted.amount, section=wanted.section, actor=current_user._get_current_object(),
+            application, amount=wanted.amount, section=wanted.section, actor=acting_user(),
             reason=wanted.reason,
         )
         envelope = db.session.scalar(

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from grants.access import Access, allow
+from grants.access import Access, acting_user, allow
 from grants.accounts.services import find_user_by_email
 from grants.accounts.sessions import start_session
 from grants.database import db
@@ -72,7 +72,7 @@ def edit(organisation_id: int):
             "city": form.city.data, "email": form.contact_email.data, "phone": form.phone.data,
         }
         try:
-            changed = services.update_organisation(organisation, current_user._get_current_object(), identity)
+            changed = services.update_organisation(organisation, acting_user(), identity)
         except DomainError as error:
             show_error(form, error)
         else:
@@ -102,7 +102,7 @@ def members(organisation_id: int):
     form = InviteForm()
     if form.validate_on_submit():
         try:
-            invitation = services.invite_member(organisation, current_user._get_current_object(), form.email.data)
+            invitation = services.invite_member(organisation, acting_user(), form.email.data)
         except DomainError as error:
             show_error(form, error)
         else:
@@ -114,7 +114,7 @@ def members(organisation_id: int):
 
 def act_on_members(organisation: Organisation, action, target, success: str):
     try:
-        action(target, current_user._get_current_object())
+        action(target, acting_user())
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -182,7 +182,7 @@ def invitation(token: str):
     context = {"invitation": invitation, "organisation": organisation, "token": token}
 
     if current_user.is_authenticated:
-        user = current_user._get_current_object()
+        user = acting_user()
         if user.email != invitation.email:
             return render_template("organisations/invitation.html", mode="other_account", **context)
         if request.method == "POST":

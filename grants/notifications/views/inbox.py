@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from grants.access import Access, allow, is_applicant
+from grants.access import Access, acting_user, allow, is_applicant
 from grants.calls import followers
 from grants.calls.models import Programme
 from grants.database import db
@@ -64,7 +64,7 @@ def mark_all_read():
 @bp.route("/compte/notifications", methods=["GET", "POST"])
 @allow(Access.AUTHENTICATED)
 def preferences():
-    user = current_user._get_current_object()
+    user = acting_user()
     form = PreferencesForm(obj=user)
     if form.validate_on_submit():
         services.set_preferences(user, wants_digest=form.wants_digest.data, wants_call_news=form.wants_call_news.data)
