@@ -260,7 +260,7 @@ def test_query_count_does_not_grow_with_the_applications(app, page):
 
 def test_the_count_sees_a_query_per_row(app, monkeypatch):
     """The measure can fail: a desk that queried once per assignment (2, then 12) is caught."""
-    import grants.reviews.views as desk_views
+    import grants.reviews.views.desk as desk_views
     from grants.applications.models import Application
 
     listed = desk_views.reviewer_assignments
