@@ -32,8 +32,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from grants.applications.models import (
-    Applicant,
-    ApplicantKind,
     Application,
     ApplicationState,
     BudgetLine,
@@ -47,7 +45,8 @@ from grants.calls.models import ApplicantKinds, BudgetSection, Call, CallState
 from grants.database import constraint_violated, db, utcnow
 from grants.errors import ConstraintViolated, DomainError
 from grants.formatting import local_datetime, money
-from grants.notifications.services import queue_email
+from grants.organisations.models import Applicant, ApplicantKind
+from grants.outbox.services import queue_email
 
 ZERO = Decimal("0.00")
 

@@ -8,8 +8,9 @@ import html5lib
 import pytest
 import sqlalchemy as sa
 
-from grants.applications.models import Applicant, ReferenceCounter
+from grants.applications.models import ReferenceCounter
 from grants.database import db
+from grants.organisations.models import Applicant
 from tests.factories import CallEnvelopeFactory, CallFactory, member_of
 
 PARSER = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
