@@ -86,6 +86,8 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_DURATION = 14 * 24 * 3600
+    # How long a sign-in without "remember me" stays valid on the server (a working day and its evening).
+    LOGIN_SESSION_LIFETIME = int(os.environ.get("LOGIN_SESSION_LIFETIME", 12 * 3600))
     SEND_HSTS = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session: a long form filled in one evening still posts
 

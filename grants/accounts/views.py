@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import (
     Blueprint,
     current_app,
@@ -15,7 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from grants.access import Access, allow
+from grants.access import Access, acting_user, allow
 from grants.accounts import services
 from grants.accounts.forms import (
     ChangePasswordForm,
@@ -38,12 +40,23 @@ bp = Blueprint("accounts", __name__)
 
 def start_session(user, *, remember: bool = False) -> None:
     """Sign ``user`` in on a fresh session (nothing planted before the sign-in survives it); only the
-    chosen language is kept."""
+    chosen language is kept. The cookies carry a new login session's token (ended at sign-out)."""
     locale = session.get("locale")
     session.clear()
     if locale:
         session["locale"] = locale
+    lifetime = current_app.config["REMEMBER_COOKIE_DURATION" if remember else "LOGIN_SESSION_LIFETIME"]
+    services.open_login_session(user, lifetime=timedelta(seconds=lifetime))
     login_user(user, remember=remember)
+
+
+def forget_browser_session() -> None:
+    """Empty this browser's session, keeping only the chosen language, and drop its remember-me cookie."""
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    logout_user()  # after the clear: it marks the remember-me cookie for deletion in the session
 
 
 def had_remember_cookie() -> bool:
@@ -105,13 +118,9 @@ def login():
 @allow(Access.PUBLIC)
 def logout():
     if current_user.is_authenticated:
-        services.record_logout(current_user._get_current_object())
+        services.sign_out(acting_user())
         db.session.commit()
-    locale = session.get("locale")
-    session.clear()
-    if locale:
-        session["locale"] = locale
-    logout_user()  # after the clear: it marks the remember-me cookie for deletion in the session
+    forget_browser_session()
     flash(_("Vous êtes déconnecté(e)."), "info")
     return redirect(url_for("home.index"))
 
@@ -217,11 +226,12 @@ def reset_password(token: str):
 # -- the account page ---------------------------------------------------------------------------
 
 def render_account(profile_form=None, password_form=None):
-    user = current_user._get_current_object()
+    user = acting_user()
     return render_template(
         "accounts/account.html",
         profile_form=profile_form or ProfileForm(obj=user, formdata=None),
         password_form=password_form or ChangePasswordForm(formdata=None),
+        open_sessions=services.count_login_sessions(user),
     )
 
 
@@ -235,6 +245,16 @@ def account():
         flash(_("Vos informations sont enregistrées."), "success")
         return redirect(url_for("accounts.account"))
     return render_account(profile_form=form if request.method == "POST" else None)
+
+
+@bp.post("/compte/deconnexion-partout")
+@allow(Access.AUTHENTICATED)
+def sign_out_everywhere():
+    services.sign_out_everywhere(acting_user())
+    db.session.commit()
+    forget_browser_session()
+    flash(_("Vous êtes déconnecté(e) de tous vos appareils."), "info")
+    return redirect(url_for("accounts.login"))
 
 
 @bp.post("/compte/mot-de-passe")
