@@ -93,10 +93,22 @@ class Config:
 
     PASSWORD_RESET_MAX_AGE = 3600
     INVITATION_MAX_AGE = 7 * 24 * 3600
+    # Failed sign-ins only (a successful one never counts): per client address, and per account from
+    # one address — so that nobody elsewhere can lock the owner out of their account.
     LOGIN_RATE_LIMIT_PER_IP = os.environ.get("LOGIN_RATE_LIMIT_PER_IP", "20 per 10 minutes")
     LOGIN_RATE_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_RATE_LIMIT_PER_ACCOUNT", "5 per 10 minutes")
+    REGISTRATION_RATE_LIMIT_PER_IP = os.environ.get("REGISTRATION_RATE_LIMIT_PER_IP", "10 per hour")
+    REGISTRATION_RATE_LIMIT_PER_EMAIL = os.environ.get("REGISTRATION_RATE_LIMIT_PER_EMAIL", "3 per hour")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "subventia")
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis down: the limits keep counting in this process's memory (logged) rather than failing
+    # every sign-in with a server error.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    # How many proxies in front of the app set X-Forwarded-For/-Proto (README: behind one TLS proxy,
+    # 1). Without it every client would share the proxy's address in the limits and the audit log.
+    TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", 0))
 
     # Celery (Flask documentation pattern: the whole mapping is passed to Celery).
     CELERY: dict = {

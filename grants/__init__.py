@@ -29,6 +29,7 @@ def create_app(config_name_or_object=None) -> Flask:
         instance_relative_config=False,
     )
     load_config(app, config_name_or_object)
+    trust_proxies(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     import grants.models  # noqa: F401 — every table in the metadata, for Alembic and relationships
@@ -108,6 +109,16 @@ def init_login(app: Flask) -> None:
         if not identifier.isdigit() or len(identifier) > 10 or not token:
             return None
         return user_for_login_token(int(identifier), token)
+
+
+def trust_proxies(app: Flask) -> None:
+    """Take the client's address and scheme from the ``TRUSTED_PROXY_HOPS`` proxies in front of the
+    app (X-Forwarded-For/-Proto), and from nothing else: a client cannot forge them past the proxy."""
+    hops = app.config.get("TRUSTED_PROXY_HOPS", 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -76,6 +76,11 @@ def posted_email() -> str:
     return services.normalise_email(request.form.get("email"))
 
 
+def posted_email_from_this_address() -> str:
+    # The account's allowance is per client address: guesses from elsewhere never lock its owner out.
+    return f"{posted_email()}|{request.remote_addr}"
+
+
 def limit_per_ip() -> str:
     return current_app.config["LOGIN_RATE_LIMIT_PER_IP"]
 
@@ -84,15 +89,31 @@ def limit_per_account() -> str:
     return current_app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"]
 
 
+def registrations_per_ip() -> str:
+    return current_app.config["REGISTRATION_RATE_LIMIT_PER_IP"]
+
+
+def registrations_per_email() -> str:
+    return current_app.config["REGISTRATION_RATE_LIMIT_PER_EMAIL"]
+
+
+# Shared by both registration forms: one allowance per address, one per email.
+registration_per_ip = limiter.shared_limit(registrations_per_ip, scope="registration-per-ip", methods=["POST"])
+registration_per_email = limiter.shared_limit(
+    registrations_per_email, scope="registration-per-email", key_func=posted_email, methods=["POST"]
+)
+
+
 def sign_in_failed(response) -> bool:
     return response.status_code != 302
 
 
+# Only failures count, per address and per account: a successful sign-in never uses up an allowance.
 @bp.route("/connexion", methods=["GET", "POST"])
 @allow(Access.PUBLIC)
-@limiter.limit(limit_per_ip, methods=["POST"], scope="per-ip")
-# A successful sign-in does not use up the account's allowance: only failures count.
-@limiter.limit(limit_per_account, key_func=posted_email, methods=["POST"], scope="per-account", deduct_when=sign_in_failed)
+@limiter.limit(limit_per_ip, methods=["POST"], scope="per-ip", deduct_when=sign_in_failed)
+@limiter.limit(limit_per_account, key_func=posted_email_from_this_address, methods=["POST"], scope="per-account",
+               deduct_when=sign_in_failed)
 def login():
     next_url = request.args.get("next")
     next_url = next_url if is_local_path(next_url) else None
@@ -140,6 +161,8 @@ def register_choice():
 
 @bp.route("/inscription", methods=["GET", "POST"])
 @allow(Access.PUBLIC)
+@registration_per_ip
+@registration_per_email
 def register_organisation():
     if current_user.is_authenticated:
         return already_signed_in()
@@ -166,6 +189,8 @@ def register_organisation():
 
 @bp.route("/inscription/particulier", methods=["GET", "POST"])
 @allow(Access.PUBLIC)
+@registration_per_ip
+@registration_per_email
 def register_individual():
     if current_user.is_authenticated:
         return already_signed_in()
