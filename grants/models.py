@@ -1,6 +1,6 @@
 """Every domain area's models, imported together so the metadata is complete for Alembic."""
 
-from grants.accounts.models import LoginSession, StaffRole, User
+from grants.accounts.models import StaffRole, User
 from grants.api.models import ApiToken
 from grants.applications.models import (
     Applicant,

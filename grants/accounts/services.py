@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
 from collections.abc import Mapping
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app, url_for

@@ -10,9 +10,8 @@ from flask_wtf.csrf import CSRFError
 
 from grants.audit.services import record_event
 from grants.database import db
-from grants.extensions import login_manager
 from grants.errors import NotAllowed, NotAllowedAndConcealed
-
+from grants.extensions import login_manager
 
 # PostgreSQL's answers when it cannot take one more connection, or is starting or stopping.
 CONNECTION_REFUSED_SQLSTATES = {"53300", "57P03", "08000", "08001", "08004", "08006"}

@@ -18,6 +18,7 @@ from tests.conftest import TEST_PASSWORD
 from tests.factories import UserFactory
 from tests.live_servers import forwarding_proxy, gunicorn_server
 
+
 @pytest.fixture
 def proxied(pg_app, redis_url, tmp_path):
     env = {
