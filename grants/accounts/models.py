@@ -47,6 +47,8 @@ class User(UserMixin, db.Model):
 
     memberships = relationship("Membership", back_populates="user", cascade="all, delete-orphan")
     login_sessions = relationship("LoginSession", back_populates="user", cascade="all, delete-orphan", passive_deletes=True)
+    # Set when the person applies in their own name (grants.organisations.models.Applicant).
+    individual_applicant = relationship("Applicant", back_populates="person", uselist=False)
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

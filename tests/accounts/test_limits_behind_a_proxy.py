@@ -29,6 +29,8 @@ def proxied(pg_app, redis_url, tmp_path):
         "REDIS_URL": redis_url,
         "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",  # counters of earlier runs stay apart
         "TRUSTED_PROXY_HOPS": "1",
+        "GRANTOR_NAME": "Région test",
+        "GRANTOR_SIRET": "20005376700014",
         "INSTANCE_PATH": str(tmp_path / "instance"),
     }
     with gunicorn_server(env, tmp_path / "gunicorn.log", workers=2) as backend, forwarding_proxy(backend) as proxy:
