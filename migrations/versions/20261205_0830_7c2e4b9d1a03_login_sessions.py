@@ -1,7 +1,7 @@
 """login sessions: one row per signed-in device, so that signing out ends copied cookies too
 
 Revision ID: 7c2e4b9d1a03
-Revises: 5e1c0a7d9b42
+Revises: d9a907dc22ca
 Create Date: 2026-12-05 08:30:00
 
 """
@@ -12,7 +12,7 @@ import grants.database
 
 # revision identifiers, used by Alembic.
 revision = '7c2e4b9d1a03'
-down_revision = '5e1c0a7d9b42'
+down_revision = 'd9a907dc22ca'
 branch_labels = None
 depends_on = None
 
