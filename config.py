@@ -137,15 +137,29 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_DURATION = 14 * 24 * 3600
+    # How long a sign-in without "remember me" stays valid on the server (a working day and its evening).
+    LOGIN_SESSION_LIFETIME = Env("LOGIN_SESSION_LIFETIME", default=12 * 3600, parse=int)
     SEND_HSTS = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session: a long form filled in one evening still posts
 
     PASSWORD_RESET_MAX_AGE = 3600
     INVITATION_MAX_AGE = 7 * 24 * 3600
+    # Failed sign-ins only (a successful one never counts): per client address, and per account from
+    # one address — so that nobody elsewhere can lock the owner out of their account.
     LOGIN_RATE_LIMIT_PER_IP = Env("LOGIN_RATE_LIMIT_PER_IP", default="20 per 10 minutes")
     LOGIN_RATE_LIMIT_PER_ACCOUNT = Env("LOGIN_RATE_LIMIT_PER_ACCOUNT", default="5 per 10 minutes")
+    REGISTRATION_RATE_LIMIT_PER_IP = Env("REGISTRATION_RATE_LIMIT_PER_IP", default="10 per hour")
+    REGISTRATION_RATE_LIMIT_PER_EMAIL = Env("REGISTRATION_RATE_LIMIT_PER_EMAIL", default="3 per hour")
     RATELIMIT_STORAGE_URI = Env("RATELIMIT_STORAGE_URI", default="memory://")
+    RATELIMIT_KEY_PREFIX = Env("RATELIMIT_KEY_PREFIX", default="subventia")
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis down: the limits keep counting in this process's memory (logged) rather than failing
+    # every sign-in with a server error.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    # How many proxies in front of the app set X-Forwarded-For/-Proto (README: behind one TLS proxy,
+    # 1). Without it every client would share the proxy's address in the limits and the audit log.
+    TRUSTED_PROXY_HOPS = Env("TRUSTED_PROXY_HOPS", default=0, parse=int)
 
     # Celery (Flask documentation pattern: the whole mapping is passed to Celery).
     CELERY: dict = {

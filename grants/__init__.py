@@ -29,6 +29,7 @@ def create_app(config_name_or_object=None) -> Flask:
     )
     load_config(app, config_name_or_object)
     app.instance_path = app.config["INSTANCE_PATH"]
+    trust_proxies(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     import grants.models  # noqa: F401 — every table in the metadata, for Alembic and relationships
@@ -94,7 +95,7 @@ def select_locale() -> str:
 def init_login(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
-    from grants.accounts.models import User
+    from grants.accounts.services import user_for_login_token
 
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
@@ -104,15 +105,22 @@ def init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        # The id carries the user's session token: a password change or reset rotates the token,
-        # which signs out every other session and invalidates remember-me cookies.
+        # The id carries the device's login-session token: signing out, a password or role change
+        # deletes the session's row, which ends the session and remember-me cookies, copies included.
         identifier, _, token = user_id.partition(":")
-        if not identifier.isdigit() or not token:
+        if not identifier.isdigit() or len(identifier) > 10 or not token:
             return None
-        user = db.session.get(User, int(identifier))
-        if user is None or user.session_token != token:
-            return None
-        return user
+        return user_for_login_token(int(identifier), token)
+
+
+def trust_proxies(app: Flask) -> None:
+    """Take the client's address and scheme from the ``TRUSTED_PROXY_HOPS`` proxies in front of the
+    app (X-Forwarded-For/-Proto), and from nothing else: a client cannot forge them past the proxy."""
+    hops = app.config.get("TRUSTED_PROXY_HOPS", 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def register_blueprints(app: Flask) -> None:

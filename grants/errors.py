@@ -16,6 +16,11 @@ class NotAllowed(DomainError):
     """The user may not do this to this object (ownership or role)."""
 
 
+class NotAllowedAndConcealed(NotAllowed):
+    """Refused, and answered as if the object did not exist: an outsider learns nothing, not even
+    that the id is taken. Audited like any refusal."""
+
+
 class InvalidTransition(DomainError):
     """A state change that the entity's lifecycle does not allow."""
 

@@ -1,6 +1,6 @@
 """Every domain area's models, imported together so the metadata is complete for Alembic."""
 
-from grants.accounts.models import StaffRole, User
+from grants.accounts.models import LoginSession, StaffRole, User
 from grants.api.models import ApiToken
 from grants.applications.models import (
     Application,
@@ -62,5 +62,5 @@ __all__ = [
     "Decision", "DirectGrant", "EnvelopeMovement", "Invitation", "LegalForm", "Membership", "MembershipRole",
     "MovementKind", "Notification", "NotificationStatus", "Opinion", "Organisation", "Outcome",
     "PaymentTranche", "Programme", "ProgrammeBudget", "ReferenceCounter", "RequiredDocument", "Review", "ReviewAssignment",
-    "ReviewState", "StaffRole", "User",
+    "LoginSession", "ReviewState", "StaffRole", "User",
 ]

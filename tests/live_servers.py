@@ -7,11 +7,15 @@ end of its log) and stops the process on exit.
 
 from __future__ import annotations
 
+import http.client
+import http.server
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -91,6 +95,66 @@ def celery_worker(env: dict, log: Path, timeout: float = 60) -> Iterator[subproc
         yield process
     finally:
         stop(process)
+
+
+class ForwardingProxy(http.server.ThreadingHTTPServer):
+    """A reverse proxy on loopback, as nginx is in front of gunicorn in production: it passes each
+    request to ``backend`` and appends the client's address to X-Forwarded-For, like
+    ``proxy_add_x_forwarded_for``. Clients bound to 127.0.0.2, 127.0.0.3 … are distinct users."""
+
+    daemon_threads = True
+
+    def __init__(self, backend: str):
+        self.backend = urllib.parse.urlsplit(backend)
+        super().__init__(("127.0.0.1", 0), ForwardingHandler)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class ForwardingHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def forward(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {name: value for name, value in self.headers.items() if name.lower() not in ("connection", "host")}
+        forwarded = self.headers.get("X-Forwarded-For")
+        headers["X-Forwarded-For"] = f"{forwarded}, {self.client_address[0]}" if forwarded else self.client_address[0]
+        headers["X-Forwarded-Proto"] = "http"
+        backend = self.server.backend
+        connection = http.client.HTTPConnection(backend.hostname, backend.port, timeout=30)
+        try:
+            connection.request(self.command, self.path, body=body or None, headers=headers)
+            answer = connection.getresponse()
+            payload = answer.read()
+        finally:
+            connection.close()
+        self.send_response_only(answer.status)
+        for name, value in answer.getheaders():
+            if name.lower() not in ("connection", "transfer-encoding", "content-length"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = forward
+
+    def log_message(self, format, *args):  # quiet: the test reads answers, not logs
+        pass
+
+
+@contextmanager
+def forwarding_proxy(backend: str) -> Iterator[str]:
+    """A ForwardingProxy to ``backend`` in a thread; yields its base URL."""
+    proxy = ForwardingProxy(backend)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield proxy.base_url
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
 
 
 class RecordingSMTPHandler:

@@ -60,17 +60,24 @@ def identities(app):
     }
 
 
+# Routes after which the session they were called with is over (its login-session row is deleted).
+ENDS_THE_SESSION = {"accounts.logout", "accounts.sign_out_everywhere"}
+
+
+def fresh_session(app, user) -> dict:
+    client = app.test_client()
+    assert login(client, user).status_code == 302
+    with client.session_transaction() as session:
+        return dict(session)
+
+
 @pytest.fixture
 def signed_in_sessions(app, identities):
     """Each identity's session after a real sign-in, to be restored before every request."""
     sessions = {"anonymous": {}}
     for identity, user in identities.items():
-        if user is None:
-            continue
-        client = app.test_client()
-        assert login(client, user).status_code == 302
-        with client.session_transaction() as session:
-            sessions[identity] = dict(session)
+        if user is not None:
+            sessions[identity] = fresh_session(app, user)
     return sessions
 
 
@@ -91,7 +98,7 @@ def test_the_route_list_is_not_empty(app):
 
 
 @pytest.mark.parametrize("identity", ["anonymous", "member", "individual", "reviewer", "manager", "admin", "no_role"])
-def test_each_identity_is_refused_exactly_where_its_rules_say(app, client, signed_in_sessions, identity):
+def test_each_identity_is_refused_exactly_where_its_rules_say(app, client, identities, signed_in_sessions, identity):
     problems = []
     for rule in application_routes(app):
         access = app.view_functions[rule.endpoint].access_rule
@@ -99,6 +106,8 @@ def test_each_identity_is_refused_exactly_where_its_rules_say(app, client, signe
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             sign_in(client, signed_in_sessions[identity])
             response = client.open(url, method=method)
+            if rule.endpoint in ENDS_THE_SESSION and identities.get(identity) is not None:
+                signed_in_sessions[identity] = fresh_session(app, identities[identity])
             allowed = identity in SATISFIED_BY[access]
             if not allowed:
                 expected = 302 if identity == "anonymous" else 403

@@ -2,6 +2,7 @@
 
     flask users create --email chargee@region.example --password '…' --role manager --name "Claire Martin"
     flask users list [--role manager]
+    flask users set-role --email expert@region.example --role manager   (or --role applicant: no staff role)
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from flask.cli import AppGroup
 from flask_babel import force_locale
 
 from grants.accounts.models import StaffRole, User
-from grants.accounts.services import create_staff_user
+from grants.accounts.services import create_staff_user, find_user_by_email, set_staff_role
 from grants.database import db
 from grants.errors import DomainError
 
@@ -57,3 +58,17 @@ def list_command(role: str | None) -> None:
         state = "actif" if user.active else "désactivé"
         role_name = user.staff_role.value if user.staff_role else "applicant"
         click.echo(f"{user.email}\t{user.full_name}\t{role_name}\t{state}\t{last_login}")
+
+
+@users_cli.command("set-role")
+@click.option("--email", required=True, help="Adresse e-mail du compte.")
+@click.option("--role", required=True, type=click.Choice([*ROLES.choices, "applicant"]),
+              help="Nouveau rôle (applicant : plus aucun rôle d'équipe).")
+def set_role_command(email: str, role: str) -> None:
+    """Changer le rôle d'un compte ; toutes ses sessions ouvertes sont fermées."""
+    user = find_user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"Aucun compte avec l'adresse {email}.")
+    set_staff_role(user, None if role == "applicant" else StaffRole(role))
+    db.session.commit()
+    click.echo(f"Rôle de {user.email} : {role} ; ses sessions sont fermées.")

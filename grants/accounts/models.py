@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import secrets
+import hashlib
 from datetime import datetime
 from enum import StrEnum
 
@@ -17,8 +17,9 @@ class StaffRole(StrEnum):
     ADMIN = "admin"
 
 
-def new_session_token() -> str:
-    return secrets.token_urlsafe(24)
+def login_token_hash(token: str) -> str:
+    """What the database keeps of a login token: a stolen table row opens no session."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class User(UserMixin, db.Model):
@@ -38,8 +39,6 @@ class User(UserMixin, db.Model):
     locale: Mapped[str] = mapped_column(sa.String(5), default="fr", server_default="fr")
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     staff_role: Mapped[StaffRole | None] = mapped_column(enum_type(StaffRole, "staff_role"))
-    # Part of the login cookie: rotating it (password change or reset) signs out every device.
-    session_token: Mapped[str] = mapped_column(sa.String(64), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # What a user may opt out of; receipts, decisions and reminders are always sent.
@@ -47,6 +46,7 @@ class User(UserMixin, db.Model):
     wants_call_news: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
     memberships = relationship("Membership", back_populates="user", cascade="all, delete-orphan")
+    login_sessions = relationship("LoginSession", back_populates="user", cascade="all, delete-orphan", passive_deletes=True)
     # Set when the person applies in their own name (grants.organisations.models.Applicant).
     individual_applicant = relationship("Applicant", back_populates="person", uselist=False)
 
@@ -54,8 +54,12 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
 
+    # The token of the device this request signed in with (set at sign-in and by the user loader):
+    # the session and remember-me cookies carry it, so signing out can end exactly this session.
+    login_token = None  # str | None, never stored: the database keeps only its hash
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
+        return f"{self.id}:{self.login_token}"
 
     @property
     def is_staff(self) -> bool:
@@ -75,3 +79,20 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"
+
+
+class LoginSession(db.Model):
+    """One signed-in device. The session and remember-me cookies carry its token; the row is what makes
+    them valid, so deleting it (signing out, "everywhere", a password or role change) ends every copy
+    of those cookies at once, wherever they were copied to."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A session lives no longer than the remember-me cookie could; expired rows are purged at sign-in.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    user = relationship("User", back_populates="login_sessions")

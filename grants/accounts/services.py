@@ -6,14 +6,17 @@ Services flush and never commit; the view commits the whole user action once.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 
+import sqlalchemy as sa
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
-from grants.accounts.models import StaffRole, User, new_session_token
+from grants.accounts.models import LoginSession, StaffRole, User, login_token_hash
 from grants.accounts.passwords import hash_password, hasher, needs_rehash, verify_password
 from grants.audit.services import record_event
 from grants.database import constraint_violated, db, utcnow
@@ -105,7 +108,9 @@ def record_login(user: User, password: str) -> None:
     record_event("auth.login", actor=user, subject=user)
 
 
-def record_logout(user: User) -> None:
+def sign_out(user: User) -> None:
+    """End this device's session (see ``end_login_session``) and audit ``auth.logout``."""
+    end_login_session(user)
     record_event("auth.logout", actor=user, subject=user)
 
 
@@ -132,7 +137,6 @@ def create_user(
         full_name=full_name.strip(),
         staff_role=staff_role,
         locale=locale,
-        session_token=new_session_token(),
     )
     db.session.add(user)
     flush_or_explain({"uq_users_email": ("email", email_taken_message())})
@@ -155,13 +159,85 @@ def update_profile(user: User, *, full_name: str, locale: str) -> None:
     record_event("account.updated", actor=user, subject=user, fields=",".join(changed))
 
 
+# -- login sessions ------------------------------------------------------------------------------
+
+def open_login_session(user: User, *, lifetime: timedelta) -> str:
+    """A new signed-in device for ``user``; returns its token (set on ``user.login_token`` for the
+    cookies). Keeps: a session is valid only while its row exists and has not expired; the user's
+    expired rows are purged here, so the table holds live sessions only."""
+    now = utcnow()
+    db.session.execute(sa.delete(LoginSession).where(LoginSession.user_id == user.id, LoginSession.expires_at <= now))
+    token = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(user_id=user.id, token_hash=login_token_hash(token), created_at=now, expires_at=now + lifetime))
+    user.login_token = token
+    return token
+
+
+def user_for_login_token(user_id: int, token: str) -> User | None:
+    """The active user whose live session this token opens, or None: one query per request."""
+    user = db.session.scalar(
+        sa.select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            User.id == user_id,
+            User.active.is_(True),
+            LoginSession.token_hash == login_token_hash(token),
+            LoginSession.expires_at > utcnow(),
+        )
+    )
+    if user is not None:
+        user.login_token = token
+    return user
+
+
+def end_login_session(user: User) -> None:
+    """Sign out this device: its session and remember-me cookies stop working, copies included."""
+    if user.login_token:
+        db.session.execute(
+            sa.delete(LoginSession).where(
+                LoginSession.user_id == user.id, LoginSession.token_hash == login_token_hash(user.login_token)
+            )
+        )
+    user.login_token = None
+
+
+def end_all_login_sessions(user: User) -> int:
+    """Sign out every device of ``user`` (sign out everywhere, password or role change)."""
+    ended = db.session.execute(sa.delete(LoginSession).where(LoginSession.user_id == user.id)).rowcount
+    user.login_token = None
+    return ended
+
+
+def count_login_sessions(user: User) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(LoginSession)
+        .where(LoginSession.user_id == user.id, LoginSession.expires_at > utcnow())
+    )
+
+
+def sign_out_everywhere(user: User) -> None:
+    ended = end_all_login_sessions(user)
+    record_event("auth.signed_out_everywhere", actor=user, subject=user, sessions=ended)
+
+
+def set_staff_role(user: User, role: StaffRole | None) -> None:
+    """Change what a staff member may do. Keeps: no session opened under the old role survives it."""
+    if user.staff_role == role:
+        return
+    previous = user.staff_role.value if user.staff_role else "applicant"
+    user.staff_role = role
+    end_all_login_sessions(user)
+    record_event("account.role_changed", subject=user, previous=previous, role=role.value if role else "applicant")
+
+
 # -- passwords ----------------------------------------------------------------------------------
 
 def _set_password(user: User, password: str, field: str) -> None:
-    """New hash and a new session token: every other session and remember-me cookie stops working."""
+    """New hash, and every session of the account ended: no device signed in with the old password
+    stays signed in (the view opens a new session for the device that made the change)."""
     check_new_password(password, field)
     user.password_hash = hash_password(password)
-    user.session_token = new_session_token()
+    end_all_login_sessions(user)
 
 
 def change_password(user: User, *, current_password: str, new_password: str) -> None:

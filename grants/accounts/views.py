@@ -10,11 +10,10 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, logout_user
+from flask_login import current_user
 
 from grants.access import Access, acting_user, allow
 from grants.accounts import services
@@ -25,7 +24,14 @@ from grants.accounts.forms import (
     ProfileForm,
     ResetPasswordForm,
 )
-from grants.accounts.sessions import start_session
+from grants.accounts.limits import (
+    limit_per_account,
+    limit_per_ip,
+    posted_email,
+    posted_email_from_this_address,
+    sign_in_failed,
+)
+from grants.accounts.sessions import forget_browser_session, start_session
 from grants.database import db
 from grants.errors import DomainError
 from grants.extensions import limiter
@@ -41,27 +47,12 @@ def had_remember_cookie() -> bool:
 
 # -- signing in and out -------------------------------------------------------------------------
 
-def posted_email() -> str:
-    return services.normalise_email(request.form.get("email"))
-
-
-def limit_per_ip() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT_PER_IP"]
-
-
-def limit_per_account() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"]
-
-
-def sign_in_failed(response) -> bool:
-    return response.status_code != 302
-
-
+# Only failures count, per address and per account: a successful sign-in never uses up an allowance.
 @bp.route("/connexion", methods=["GET", "POST"])
 @allow(Access.PUBLIC)
-@limiter.limit(limit_per_ip, methods=["POST"], scope="per-ip")
-# A successful sign-in does not use up the account's allowance: only failures count.
-@limiter.limit(limit_per_account, key_func=posted_email, methods=["POST"], scope="per-account", deduct_when=sign_in_failed)
+@limiter.limit(limit_per_ip, methods=["POST"], scope="per-ip", deduct_when=sign_in_failed)
+@limiter.limit(limit_per_account, key_func=posted_email_from_this_address, methods=["POST"], scope="per-account",
+               deduct_when=sign_in_failed)
 def login():
     next_url = request.args.get("next")
     next_url = next_url if is_local_path(next_url) else None
@@ -87,13 +78,9 @@ def login():
 @allow(Access.PUBLIC)
 def logout():
     if current_user.is_authenticated:
-        services.record_logout(acting_user())
+        services.sign_out(acting_user())
         db.session.commit()
-    locale = session.get("locale")
-    session.clear()
-    if locale:
-        session["locale"] = locale
-    logout_user()  # after the clear: it marks the remember-me cookie for deletion in the session
+    forget_browser_session()
     flash(_("Vous êtes déconnecté(e)."), "info")
     return redirect(url_for("home.index"))
 
@@ -151,6 +138,7 @@ def render_account(profile_form=None, password_form=None):
         "accounts/account.html",
         profile_form=profile_form or ProfileForm(obj=user, formdata=None),
         password_form=password_form or ChangePasswordForm(formdata=None),
+        open_sessions=services.count_login_sessions(user),
     )
 
 
@@ -164,6 +152,16 @@ def account():
         flash(_("Vos informations sont enregistrées."), "success")
         return redirect(url_for("accounts.account"))
     return render_account(profile_form=form if request.method == "POST" else None)
+
+
+@bp.post("/compte/deconnexion-partout")
+@allow(Access.AUTHENTICATED)
+def sign_out_everywhere():
+    services.sign_out_everywhere(acting_user())
+    db.session.commit()
+    forget_browser_session()
+    flash(_("Vous êtes déconnecté(e) de tous vos appareils."), "info")
+    return redirect(url_for("accounts.login"))
 
 
 @bp.post("/compte/mot-de-passe")

@@ -4,7 +4,6 @@ which the law asks public funders to publish (décret 2017-779)."""
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from grants.calls.models import Call
 from grants.database import db
 from grants.local_time import from_local, to_local
 from grants.organisations.models import Applicant
-from grants.spreadsheet_cells import decimal_cell, text_cell
+from grants.spreadsheet_cells import csv_text, decimal_cell, text_cell
 
 # The standard's columns, in its order (https://schema.data.gouv.fr/scdl/subventions/).
 SCDL_COLUMNS = (
@@ -114,13 +113,8 @@ def _french_cell(value) -> str:
 def decisions_csv(call: Call) -> str:
     """The call's decisions for a French spreadsheet: semicolons, decimal commas, a BOM so that
     Excel reads UTF-8, text that can never run as a formula."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(decision_header())
-    for line in decision_lines(call.id):
-        writer.writerow([_french_cell(v) for v in decision_values(line)])
-    return buffer.getvalue()
+    rows = ([_french_cell(v) for v in decision_values(line)] for line in decision_lines(call.id))
+    return csv_text(decision_header(), rows, delimiter=";", byte_order_mark=True)
 
 
 def decisions_xlsx(call: Call) -> bytes:
@@ -225,9 +219,7 @@ def scdl_rows(year: int) -> list[dict[str, str]]:
 
 
 def scdl_csv(year: int) -> str:
-    """The SCDL file: UTF-8, commas, the standard's header, missing values as empty strings."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SCDL_COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(scdl_rows(year))
-    return buffer.getvalue()
+    """The SCDL file: UTF-8, commas, the standard's header, missing values as empty strings; a name
+    that a spreadsheet would run as a formula is published as text."""
+    rows = ([row.get(column, "") for column in SCDL_COLUMNS] for row in scdl_rows(year))
+    return csv_text(SCDL_COLUMNS, rows)

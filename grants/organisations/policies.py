@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import abort
 
+from grants.errors import NotAllowedAndConcealed
 from grants.organisations.models import Membership, MembershipRole, Organisation
 
 
@@ -50,9 +51,10 @@ def can_remove(user, membership: Membership) -> bool:
 
 
 def ensure_member(user, organisation: Organisation) -> None:
-    """403 unless ``user`` belongs to ``organisation``: one association never sees another's data."""
+    """404 unless ``user`` belongs to ``organisation``: one association never sees another's data, nor
+    learns which ids exist (the same answer as for a missing id, as for applications)."""
     if not is_member(user, organisation):
-        abort(403)
+        raise NotAllowedAndConcealed("not a member of this organisation")
 
 
 def ensure_owner(user, organisation: Organisation) -> None:

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from grants.access import Access, allow
+from grants.accounts.limits import registration_per_email, registration_per_ip
 from grants.accounts.sessions import start_session
 from grants.accounts.views import bp as accounts_bp
 from grants.database import db
@@ -29,6 +30,8 @@ def already_signed_in():
 
 @accounts_bp.route("/inscription", methods=["GET", "POST"])
 @allow(Access.PUBLIC)
+@registration_per_ip
+@registration_per_email
 def register_organisation():
     if current_user.is_authenticated:
         return already_signed_in()
@@ -55,6 +58,8 @@ def register_organisation():
 
 @accounts_bp.route("/inscription/particulier", methods=["GET", "POST"])
 @allow(Access.PUBLIC)
+@registration_per_ip
+@registration_per_email
 def register_individual():
     if current_user.is_authenticated:
         return already_signed_in()

@@ -27,7 +27,7 @@ __all__ = ["bp", "registration"]  # importing this module adds the sign-up pages
 
 
 def member_organisation(organisation_id: int) -> Organisation:
-    """The organisation, if the current user belongs to it: 404 if it does not exist, 403 if not his."""
+    """The organisation, if the current user belongs to it: 404 otherwise, whether or not it exists."""
     organisation = db.get_or_404(Organisation, organisation_id)
     policies.ensure_member(current_user, organisation)
     return organisation

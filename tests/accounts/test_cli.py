@@ -5,7 +5,8 @@ from __future__ import annotations
 from grants.accounts.passwords import verify_password
 from grants.database import db
 from grants.models import StaffRole, User
-from tests.accounts.conftest import audit_events
+from tests.accounts.conftest import audit_events, is_signed_in
+from tests.conftest import login
 from tests.factories import UserFactory
 
 
@@ -72,3 +73,19 @@ def test_list(app):
     ]
     only_managers = run(app, "list", "--role", "manager").output.strip().splitlines()
     assert only_managers == [lines[0]]
+
+
+def test_set_role_changes_the_role_and_ends_the_sessions(app, client):
+    user = UserFactory(email="expert@region.example", staff_role=StaffRole.REVIEWER)
+    login(client, user)
+    result = run(app, "set-role", "--email", "Expert@Region.example", "--role", "manager")
+    assert result.exit_code == 0, result.output
+    assert "sessions sont fermées" in result.output
+    db.session.refresh(user)
+    assert user.staff_role == StaffRole.MANAGER
+    assert not is_signed_in(client)
+
+
+def test_set_role_for_an_unknown_email_fails(app):
+    result = run(app, "set-role", "--email", "nobody@region.example", "--role", "manager")
+    assert result.exit_code == 1 and "Aucun compte" in result.output

@@ -72,3 +72,84 @@ def test_password_reset_requests_are_limited_per_account(app, client, mail_outbo
         assert client.post("/mot-de-passe-oublie", data={"email": user.email}).status_code == 200
     assert client.post("/mot-de-passe-oublie", data={"email": user.email}).status_code == 429
     assert len(mail_outbox) == 5
+
+
+def test_successful_sign_ins_never_count_against_the_address(app, client):
+    # Behind a proxy, every user of an office shares one address: 25 good sign-ins must all pass.
+    for _ in range(25):
+        assert login(client, UserFactory()).status_code == 302
+        client.post("/deconnexion")
+
+
+def test_guesses_from_elsewhere_never_lock_the_owner_out(app):
+    owner = UserFactory()
+    attacker = app.test_client()
+    for _ in range(8):
+        attacker.post("/connexion", data={"email": owner.email, "password": "wrong password guess"},
+                      environ_base={"REMOTE_ADDR": "198.51.100.66"})
+    held_back = attacker.post("/connexion", data={"email": owner.email, "password": TEST_PASSWORD},
+                              environ_base={"REMOTE_ADDR": "198.51.100.66"})
+    assert held_back.status_code == 429  # the attacker's address is held back…
+    owners_browser = app.test_client()
+    response = owners_browser.post("/connexion", data={"email": owner.email, "password": TEST_PASSWORD},
+                                   environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert response.status_code == 302  # …the owner, elsewhere, signs in
+
+
+def test_registrations_are_limited_per_address_and_per_email(app, organisation_form):
+    def register(path, data, address):
+        return app.test_client().post(path, data=data, environ_base={"REMOTE_ADDR": address})
+
+    # Per email: three attempts an hour, from whatever address, whatever their outcome.
+    for n in range(3):
+        assert register("/inscription/particulier", {"email": "same@example.org"}, f"192.0.2.{n + 1}").status_code == 200
+    assert register("/inscription/particulier", {"email": "same@example.org"}, "192.0.2.50").status_code == 429
+    # Per address: ten an hour, across both registration forms.
+    for n in range(10):
+        assert register("/inscription", {**organisation_form, "email": f"n{n}@example.org"}, "203.0.113.9").status_code != 429
+    assert register("/inscription/particulier", {"email": "new@example.org"}, "203.0.113.9").status_code == 429
+
+
+class TestBehindAProxy:
+    @pytest.fixture
+    def app_overrides(self):
+        return {"RATELIMIT_ENABLED": True, "TRUSTED_PROXY_HOPS": 1}
+
+    def test_clients_are_told_apart_by_the_forwarded_address(self, app, client):
+        proxy = {"REMOTE_ADDR": "10.0.0.2"}
+        for n in range(20):
+            client.post("/connexion", data={"email": f"guess{n}@asso.example", "password": "wrong password guess"},
+                        environ_base=proxy, headers={"X-Forwarded-For": "198.51.100.66"})
+        blocked = client.post("/connexion", data={"email": "x@asso.example", "password": "wrong password guess"},
+                              environ_base=proxy, headers={"X-Forwarded-For": "198.51.100.66"})
+        assert blocked.status_code == 429
+        other = app.test_client().post("/connexion", data={"email": UserFactory().email, "password": TEST_PASSWORD},
+                                       environ_base=proxy, headers={"X-Forwarded-For": "192.0.2.7"})
+        assert other.status_code == 302
+
+    def test_a_forged_header_cannot_escape_the_limit(self, app, client):
+        # The proxy appends the real peer; only the last hop is trusted, so a client's own
+        # X-Forwarded-For value ("1.2.3.4, <its address>") changes nothing.
+        proxy = {"REMOTE_ADDR": "10.0.0.2"}
+        for n in range(20):
+            client.post("/connexion", data={"email": f"guess{n}@asso.example", "password": "wrong password guess"},
+                        environ_base=proxy, headers={"X-Forwarded-For": f"1.2.3.{n}, 198.51.100.66"})
+        blocked = client.post("/connexion", data={"email": "x@asso.example", "password": "wrong password guess"},
+                              environ_base=proxy, headers={"X-Forwarded-For": "9.9.9.9, 198.51.100.66"})
+        assert blocked.status_code == 429
+
+
+class TestWhenTheLimiterStorageIsDown:
+    @pytest.fixture
+    def app_overrides(self):
+        # Nothing listens on port 1: every call to the limiter's Redis fails.
+        return {"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0"}
+
+    def test_sign_in_still_works_and_the_limit_still_holds_in_memory(self, app, client, caplog):
+        user = UserFactory()
+        assert login(client, user).status_code == 302
+        client.post("/deconnexion")
+        for _ in range(5):
+            assert login(client, user, password="wrong password guess").status_code == 200
+        assert login(client, user, password="wrong password guess").status_code == 429
+        assert any("storage unreachable" in record.getMessage() for record in caplog.records), [r.getMessage() for r in caplog.records]

@@ -45,7 +45,7 @@ def decided(call, manager):
 def test_scdl_header_and_formats_follow_the_standard(call, manager, login_as):
     award = decided(call, manager)
     response = login_as(manager).get("/gestion/exports/scdl-subventions-2026.csv")
-    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.status_code == 200 and response.headers["Content-Type"] == "text/csv; charset=utf-8"  # once
     assert "scdl-subventions-2026.csv" in response.headers["Content-Disposition"]
     text = response.get_data(as_text=True)
     assert not text.startswith("\ufeff")
@@ -114,3 +114,19 @@ def test_exports_are_for_managers_only(call, client, login_as):
     login_as(member_of())
     assert client.get("/gestion/exports/scdl-subventions-2026.csv").status_code == 403
     assert client.get(f"/gestion/appels/{call.id}/decisions.csv").status_code == 403
+
+
+@time_machine.travel("2026-05-20 10:00:00+02:00", tick=False)
+def test_the_scdl_file_never_publishes_a_formula(call, manager):
+    """An association named like a spreadsheet formula is published as text, not as a formula that
+    the public's spreadsheet would run (the same writer as the internal exports)."""
+    hostile = ["=HYPERLINK(\"http://evil.example\",\"x\")", "@SUM(1+1)*cmd|' /C calc'!A0", "+33 1 00", "-2+3"]
+    for name in hostile:
+        application = under_review(call, Decimal("500.00"), title=name)
+        application.applicant.organisation.name = name
+        services.award_grant(application, amount="500", section=OPERATING, actor=manager)
+    db.session.commit()
+    rows = list(csv.DictReader(io.StringIO(exports.scdl_csv(2026))))
+    published = {row["nomBeneficiaire"] for row in rows} | {row["objet"] for row in rows}
+    assert published == {"'" + name for name in hostile}
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row.values())

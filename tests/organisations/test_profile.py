@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from grants.database import db
@@ -110,7 +112,7 @@ def test_saving_unchanged_data_records_nothing(app, client, login_as):
         ("POST", "/association/{id}/invitations/{invitation}/annuler"),
     ],
 )
-def test_a_member_of_another_organisation_gets_403(app, client, login_as, method, path):
+def test_a_member_of_another_organisation_gets_404_as_for_a_missing_id(app, client, login_as, method, path):
     theirs = OrganisationFactory(name="Les Voisins")
     owner = member_of(theirs)
     intruder_home = OrganisationFactory()
@@ -120,7 +122,15 @@ def test_a_member_of_another_organisation_gets_403(app, client, login_as, method
     login_as(intruder)
     url = path.format(id=theirs.id, membership=membership.id, invitation=invitation.id)
     response = client.open(url, method=method, data={"name": "Pris", "email": "pirate@evil.example"})
-    assert response.status_code == 403
+    assert response.status_code == 404
+    missing_url = path.format(id=theirs.id + 1000, membership=membership.id, invitation=invitation.id)
+    missing = client.open(missing_url, method=method)
+    # The same page as for an id that does not exist (but for the page's own address in it).
+    assert missing.status_code == 404
+    def page(answer, address):  # the page less its own address and its time-stamped CSRF token
+        return re.sub(r'name="csrf_token" value="[^"]*"', "", answer.get_data(as_text=True).replace(address, ""))
+
+    assert page(missing, missing_url) == page(response, url)
     assert "Les Voisins" not in response.get_data(as_text=True)
     db.session.refresh(theirs)
     assert theirs.name == "Les Voisins" and len(theirs.memberships) == 1

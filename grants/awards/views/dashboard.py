@@ -65,6 +65,7 @@ def call_envelope(call_id: int):
 
 
 def _attachment(body, mimetype: str, filename: str) -> Response:
+    # A text/* mimetype gets "; charset=utf-8" from Werkzeug: naming it here would say it twice.
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -74,7 +75,7 @@ def _attachment(body, mimetype: str, filename: str) -> Response:
 @allow(Access.MANAGER)
 def decisions_csv(call_id: int):
     call = db.get_or_404(Call, call_id)
-    return _attachment(exports.decisions_csv(call), "text/csv; charset=utf-8", f"decisions-{call.slug}.csv")
+    return _attachment(exports.decisions_csv(call), "text/csv", f"decisions-{call.slug}.csv")
 
 
 @bp.get("/gestion/appels/<int:call_id>/decisions.xlsx")
@@ -89,4 +90,4 @@ def decisions_xlsx(call_id: int):
 def scdl(year: int):
     if not 2000 <= year <= 2100:
         abort(404)
-    return _attachment(exports.scdl_csv(year), "text/csv; charset=utf-8", f"scdl-subventions-{year}.csv")
+    return _attachment(exports.scdl_csv(year), "text/csv", f"scdl-subventions-{year}.csv")

@@ -7,8 +7,6 @@ interest, a recused reviewer) comes back as a message and nothing is saved."""
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from datetime import timedelta
 from decimal import Decimal
@@ -31,7 +29,7 @@ from grants.reviews import ranking, services
 from grants.reviews.forms import AutoAssignmentForm, ManualAssignmentForm, ScreeningForm
 from grants.reviews.models import ReviewAssignment
 from grants.reviews.views.desk import bp
-from grants.spreadsheet_cells import decimal_cell, text_cell
+from grants.spreadsheet_cells import csv_text, decimal_cell
 
 # --- Eligibility screening -----------------------------------------------------------------------
 
@@ -243,24 +241,23 @@ def ranking_csv(call_id: int):
     call = db.get_or_404(Call, call_id)
     filters = ranking_filters()
     rows = ranking.call_ranking(call.id, **filters)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow([
+    header = [
         _("Rang"), _("Référence"), _("Porteur"), _("Projet"), _("État"), _("Section"), _("Région partenaire"),
         _("Montant demandé"), _("Cumul demandé"), _("Évaluations rendues"), _("Évaluations attendues"),
         _("Note moyenne (0-100)"), _("Note normalisée (0-100)"), _("Écart"), _("Désaccord"),
         _("Montant suggéré moyen"), _("Avis : financer"), _("Avis : financer moins"), _("Avis : ne pas financer"),
-    ])
-    for row in rows:
-        writer.writerow([
-            row.rank, text_cell(row.reference), text_cell(row.applicant_name), text_cell(row.title), row.state.value,
-            row.section.value if row.section else "", text_cell(row.partner_region),
+    ]
+    lines = (
+        [
+            row.rank, row.reference, row.applicant_name, row.title, row.state.value,
+            row.section.value if row.section else "", row.partner_region,
             decimal_cell(row.amount_requested), decimal_cell(row.cumulative_requested), row.reviews_done,
             row.reviews_assigned, decimal_cell(row.mean_score), decimal_cell(row.normalised_mean),
             decimal_cell(row.spread), _("oui") if row.flagged else _("non"), decimal_cell(row.suggested_amount_mean),
             row.fund_votes, row.fund_lower_votes, row.do_not_fund_votes,
-        ])
+        ]
+        for row in rows
+    )
     filename = f"classement-{call.slug}.csv"
-    # A byte-order mark so that spreadsheets open the UTF-8 accents right.
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
+    return Response(csv_text(header, lines, delimiter=";", byte_order_mark=True), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
