@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import sqlalchemy as sa
+from flask import has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -132,9 +133,14 @@ def _configure_sqlite(dbapi_connection, connection_record):
 @event.listens_for(Engine, "begin")
 def _begin_sqlite(connection):
     if connection.dialect.name == "sqlite" and connection.dialect.driver == "pysqlite":
-        # On the driver's connection, as psycopg sends PostgreSQL's BEGIN: not a statement of the
-        # application's (statement counts and logs read the same on both databases).
-        connection.connection.driver_connection.execute("BEGIN")
+        # A request that may write takes SQLite's write lock at once (waiting up to busy_timeout for
+        # another writer): a transaction that read first and then tried to write after another one
+        # committed would fail at once with "database is locked" (its snapshot is stale), where
+        # PostgreSQL lets the writes queue. Pages that only read stay concurrent.
+        # Sent on the driver's connection, as psycopg sends PostgreSQL's BEGIN: not a statement of
+        # the application's (statement counts and logs read the same on both databases).
+        writes = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 _CONSTRAINT_IN_MESSAGE = re.compile(r"\b((?:ck|uq|fk|pk)_[a-z0-9_]+)")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from grants.calls.models import Programme
@@ -86,3 +89,40 @@ def test_reads_in_one_transaction_are_repeatable_on_both_databases(app):
     assert db.session.scalar(db.select(Programme.name).where(Programme.id == programme.id)) == expected
     db.session.rollback()
     assert db.session.scalar(db.select(Programme.name).where(Programme.id == programme.id)) == "After"
+
+
+def test_two_requests_that_read_then_write_at_once_both_succeed(app):
+    """PostgreSQL queues the second writer; on SQLite a transaction that read and then writes after
+    another one committed fails ("database is locked"), so a request that may write begins with
+    BEGIN IMMEDIATE and waits for the lock instead (grants/database.py)."""
+    programme = ProgrammeFactory(description="")
+    db.session.commit()
+    programme_id = programme.id
+    db.session.remove()
+    outcomes: list[str] = []
+
+    def rename(letter: str, pause: float):
+        with app.test_request_context("/", method="POST"):
+            try:
+                # The services' pattern (e.g. attachments.lock_application): a row lock on PostgreSQL,
+                # which SQLite ignores; there the BEGIN IMMEDIATE serialises.
+                current = db.session.get(Programme, programme_id, with_for_update=True).description
+                time.sleep(pause)  # the other request commits meanwhile
+                db.session.execute(db.update(Programme).where(Programme.id == programme_id)
+                                   .values(description=current + letter))
+                db.session.commit()
+                outcomes.append("ok")
+            except Exception as error:  # noqa: BLE001 — the outcome is what the test compares
+                outcomes.append(repr(error))
+            finally:
+                db.session.remove()
+
+    first = threading.Thread(target=rename, args=("a", 0.5))
+    second = threading.Thread(target=rename, args=("b", 0.0))
+    first.start()
+    time.sleep(0.2)
+    second.start()
+    first.join()
+    second.join()
+    assert outcomes == ["ok", "ok"]
+    assert db.session.get(Programme, programme_id).description == "ab"  # serialised: no lost update
