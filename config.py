@@ -58,7 +58,10 @@ class Config:
 
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
     MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
-    MAX_CONTENT_LENGTH = MAX_UPLOAD_BYTES + 1024 * 1024
+    # The attachments page sends every file in one form: a request may carry this many files, each
+    # checked against MAX_UPLOAD_BYTES (with a message under its field); a body beyond that is a 413.
+    MAX_UPLOAD_FILES = 10
+    MAX_CONTENT_LENGTH = MAX_UPLOAD_BYTES * MAX_UPLOAD_FILES + 1024 * 1024
     # Where attachment files go (grants/applications/storage.py): "local" is the UPLOAD_FOLDER.
     ATTACHMENT_STORAGE = os.environ.get("ATTACHMENT_STORAGE", "local")
     # The funder named in the SCDL open-data export of awarded grants (grants/awards/exports.py).
