@@ -2,7 +2,7 @@
 documents, uploads and removals (the applicant), and the download (anyone who may read the dossier).
 
 One form holds a file input per required document and a multiple one for other documents, with
-« Enregistrer les pièces » and « Enregistrer et continuer »: every file chosen is sent at once, each is
+« Joindre les fichiers choisis » and « Enregistrer et continuer »: every file chosen is sent at once, each is
 attached or refused on its own (a refusal is shown, and announced, under its input; the files accepted
 are kept), so an applicant with five documents sends them in one go. The removal buttons are forms of
 their own, so the file inputs join the upload form through their ``form`` attribute."""
