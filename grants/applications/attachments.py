@@ -35,11 +35,11 @@ from sqlalchemy.orm import Session
 
 from grants.applications.file_types import FileType, UnrecognisedFile, detect_file_type
 from grants.applications.models import Application, ApplicationState, Attachment
-from grants.applications.storage import AttachmentStorage, attachment_storage
 from grants.audit.services import record_event
 from grants.calls.models import FileKind, RequiredDocument, file_kinds_label
 from grants.database import constraint_violated, db, utcnow
 from grants.errors import DomainError
+from grants.storage import AttachmentStorage, attachment_storage
 
 log = logging.getLogger(__name__)
 

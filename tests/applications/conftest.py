@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import html5lib
 import pytest
 
-from grants.applications.models import Applicant
 from grants.database import db
+from grants.organisations.models import Applicant
 from tests.factories import (
     ApplicationFactory,
     CallEnvelopeFactory,

@@ -12,11 +12,7 @@ import pytest
 from werkzeug.datastructures import FileStorage
 
 from grants.applications import attachments as services
-from grants.applications.models import (
-    ApplicationState,
-    Attachment,
-    CorrectionRequest,
-)
+from grants.applications.models import ApplicationState, Attachment, CorrectionRequest
 from grants.audit.models import AuditEvent
 from grants.database import db, utcnow
 from grants.errors import DomainError

@@ -22,7 +22,7 @@ from grants.access import Access, acting_user, allow
 from grants.applications import attachments as services
 from grants.applications.models import Attachment
 from grants.applications.policies import owned_application_or_404, viewable_application_or_404
-from grants.applications.views import after_save, bp
+from grants.applications.views.applicant import after_save, bp
 from grants.calls.models import FileKind, file_kinds_label
 from grants.database import db
 from grants.errors import DomainError
