@@ -1,7 +1,7 @@
 """one file per required document (unique index); accepted file types as FileKind values
 
 Revision ID: 9b7e4c2f1a06
-Revises: 5e1c0a7d9b42
+Revises: 7c2e4b9d1a03
 Create Date: 2026-12-05 09:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '9b7e4c2f1a06'
-down_revision = '5e1c0a7d9b42'
+down_revision = '7c2e4b9d1a03'
 branch_labels = None
 depends_on = None
 
