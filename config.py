@@ -108,7 +108,10 @@ class Config:
 
     UPLOAD_FOLDER = Env("UPLOAD_FOLDER", default=under_instance("uploads"))
     MAX_UPLOAD_BYTES = Env("MAX_UPLOAD_BYTES", default=10 * 1024 * 1024, parse=int)
-    MAX_CONTENT_LENGTH = Derived(lambda get: get("MAX_UPLOAD_BYTES") + 1024 * 1024)
+    # The attachments page sends every file in one form: a request may carry this many files, each
+    # checked against MAX_UPLOAD_BYTES (with a message under its field); a body beyond that is a 413.
+    MAX_UPLOAD_FILES = 10
+    MAX_CONTENT_LENGTH = Derived(lambda get: get("MAX_UPLOAD_BYTES") * get("MAX_UPLOAD_FILES") + 1024 * 1024)
     # Where attachment files go (grants/storage.py): "local" is the UPLOAD_FOLDER.
     ATTACHMENT_STORAGE = Env("ATTACHMENT_STORAGE", default="local")
     # The funder named in the SCDL open-data export of awarded grants (grants/awards/exports.py): each

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import sqlalchemy as sa
+from flask import has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -107,16 +108,39 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.astimezone(UTC)
 
 
+def _is_pysqlite(dbapi_connection) -> bool:
+    return type(dbapi_connection).__module__.startswith("sqlite3")
+
+
 @event.listens_for(Engine, "connect")
 def _configure_sqlite(dbapi_connection, connection_record):
     # Only for SQLite: enforce foreign keys, wait for writers instead of failing at once, and let
     # readers and one writer work together (the embedded server and an in-process task).
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+    if _is_pysqlite(dbapi_connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+        # SQLAlchemy's recipe for pysqlite ("Serializable isolation / Savepoints / Transactional
+        # DDL"): the driver's own transaction control opens a transaction only before INSERT, UPDATE
+        # or DELETE, so a SAVEPOINT or a SELECT ran outside any transaction and a released savepoint
+        # was committed for good. The driver now issues nothing and _begin_sqlite says BEGIN, so
+        # transactions, savepoints and DDL behave as on PostgreSQL.
+        dbapi_connection.isolation_level = None
+
+
+@event.listens_for(Engine, "begin")
+def _begin_sqlite(connection):
+    if connection.dialect.name == "sqlite" and connection.dialect.driver == "pysqlite":
+        # A request that may write takes SQLite's write lock at once (waiting up to busy_timeout for
+        # another writer): a transaction that read first and then tried to write after another one
+        # committed would fail at once with "database is locked" (its snapshot is stale), where
+        # PostgreSQL lets the writes queue. Pages that only read stay concurrent.
+        # Sent on the driver's connection, as psycopg sends PostgreSQL's BEGIN: not a statement of
+        # the application's (statement counts and logs read the same on both databases).
+        writes = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 _CONSTRAINT_IN_MESSAGE = re.compile(r"\b((?:ck|uq|fk|pk)_[a-z0-9_]+)")
@@ -130,11 +154,13 @@ def constraint_violated(error: IntegrityError) -> str | None:
     match = _CONSTRAINT_IN_MESSAGE.search(str(error.orig))
     if match:
         return match.group(1)
-    # SQLite names UNIQUE violations by columns ("UNIQUE constraint failed: users.email").
-    unique = re.search(r"UNIQUE constraint failed: ([\w.]+)", str(error.orig))
+    # SQLite names UNIQUE violations by columns ("UNIQUE constraint failed: users.email", or
+    # "attachments.application_id, attachments.required_document_id"): the naming convention's
+    # uq_<table>_<columns> gives the name back.
+    unique = re.search(r"UNIQUE constraint failed: ([\w.]+(?:, [\w.]+)*)", str(error.orig))
     if unique:
-        table, _, column = unique.group(1).partition(".")
-        return f"uq_{table}_{column}"
+        columns = [item.partition(".") for item in unique.group(1).split(", ")]
+        return f"uq_{columns[0][0]}_" + "_".join(column for _, _, column in columns)
     return None
 
 

@@ -27,7 +27,9 @@ def test_the_schedule_thread_runs_due_tasks(app):
     thread.start()
     try:
         for _ in range(100):
-            db.session.expire_all()
+            # End the read transaction: on SQLite it keeps the snapshot of its first read (SERIALIZABLE),
+            # so only a new one sees the thread's commit; rollback also expires the loaded objects.
+            db.session.rollback()
             if db.session.get(type(ended), ended.id).state == CallState.CLOSED:
                 break
             stop.wait(0.1)

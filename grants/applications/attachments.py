@@ -3,14 +3,19 @@
 A file is accepted when its bytes (not its name, not the browser's word) are one of the kinds its
 required document accepts, it is not empty and not larger than ``MAX_UPLOAD_BYTES``, and the
 application's "pieces" section is open to the applicant (a draft, or a correction request naming it).
-One file answers one required document: a new upload replaces the previous one. Files the call did not
-ask for (letters of support …) are "other documents" and may be any of the accepted kinds.
+One file answers one required document: a new upload replaces the previous one, and a unique index
+(``uq_attachments_application_id_required_document_id``) refuses a second row whatever the service
+does. Files the call did not ask for (letters of support …) are "other documents" and may be any of
+the accepted kinds. The page sends several files at once (:func:`add_attachments`): each is attached
+or refused on its own.
 
 Files and rows stay together through the transaction the view commits:
 - a file is written before its row is flushed; if the transaction does not commit (an error, a
   rollback, a request that ends without committing), the file is deleted when the transaction ends;
 - a removed or replaced file is deleted only after the commit that removed its row, so a rolled-back
-  removal still has its file. Deleting at once rather than sweeping later keeps no copy of bank
+  removal still has its file;
+- a file whose own savepoint fails (one refused file of several) is deleted at once, and the file it
+  was to replace is kept. Deleting at once rather than sweeping later keeps no copy of bank
   details or accounts that nobody can reach any more.
 """
 
@@ -18,27 +23,28 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from flask import current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from grants.applications.file_types import FileType, UnrecognisedFile, detect_file_type
 from grants.applications.models import Application, ApplicationState, Attachment
 from grants.audit.services import record_event
-from grants.calls.models import RequiredDocument
-from grants.calls.services import ACCEPTED_FILE_KINDS
-from grants.database import db, utcnow
+from grants.calls.models import FileKind, RequiredDocument, file_kinds_label
+from grants.database import constraint_violated, db, utcnow
 from grants.errors import DomainError
 from grants.storage import AttachmentStorage, attachment_storage
 
 log = logging.getLogger(__name__)
 
 SECTION = "pieces"
+ONE_FILE_PER_DOCUMENT = "uq_attachments_application_id_required_document_id"
 READ_CHUNK = 64 * 1024
 FILENAME_MAX = 255
 
@@ -48,6 +54,15 @@ class AttachmentRefused(DomainError):
 
     def __init__(self, message: str):
         super().__init__(message, field="file")
+
+
+@dataclass
+class UploadOutcome:
+    """What a submission of several files did: the files attached, and the refusals by required
+    document id (None: other documents)."""
+
+    attached: list[Attachment] = field(default_factory=list)
+    refused: dict[int | None, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,13 @@ def _written_in_transaction(storage: AttachmentStorage, key: str) -> None:
 
 def _delete_after_commit(storage: AttachmentStorage, key: str) -> None:
     db.session.info.setdefault(_REMOVED, []).append((storage, key))
+
+
+def _keep_after_all(storage: AttachmentStorage, key: str) -> None:
+    """A removal undone by a rolled-back savepoint: its row is back, so is the need for its file."""
+    removed = db.session.info.get(_REMOVED, [])
+    if (storage, key) in removed:
+        removed.remove((storage, key))
 
 
 def _delete_files(files) -> None:
@@ -111,12 +133,6 @@ def size_label(size_bytes: int) -> str:
     return _("%(size)s Mo", size=format_decimal(round(size_bytes / (1024 * 1024), 1)))
 
 
-def kinds_label(kinds) -> str:
-    from grants.calls.forms import FILE_KIND_LABELS
-
-    return ", ".join(str(FILE_KIND_LABELS[k]) for k in ACCEPTED_FILE_KINDS if k in kinds)
-
-
 def check_upload(stream: BinaryIO, *, accepted_kinds, max_bytes: int) -> CheckedUpload:
     """Size, digest and type of the uploaded bytes, or AttachmentRefused saying what is wrong."""
     digest, size = hashlib.sha256(), 0
@@ -137,13 +153,22 @@ def check_upload(stream: BinaryIO, *, accepted_kinds, max_bytes: int) -> Checked
             raise AttachmentRefused(
                 _("Ce fichier est un programme, pas un document : il est refusé quel que soit son nom.")
             ) from None
+        if refusal.reason == "damaged":
+            raise AttachmentRefused(
+                _("Ce fichier est incomplet ou endommagé et ne peut pas être lu : enregistrez-le ou "
+                  "exportez-le de nouveau, puis joignez cette nouvelle copie.")
+            ) from None
+        if refusal.reason == "encrypted":
+            raise AttachmentRefused(
+                _("Ce fichier est protégé par un mot de passe : joignez une copie sans mot de passe.")
+            ) from None
         raise AttachmentRefused(
-            _("Ce type de fichier n'est pas accepté. Formats acceptés : %(kinds)s.", kinds=kinds_label(accepted_kinds))
+            _("Ce type de fichier n'est pas accepté. Formats acceptés : %(kinds)s.", kinds=file_kinds_label(accepted_kinds))
         ) from None
     if file_type.kind not in accepted_kinds:
         raise AttachmentRefused(
             _("Ce fichier est au format %(format)s ; pour cette pièce, les formats acceptés sont : %(kinds)s.",
-              format=file_type.extension.upper(), kinds=kinds_label(accepted_kinds))
+              format=file_type.extension.upper(), kinds=file_kinds_label(accepted_kinds))
         )
     return CheckedUpload(file_type=file_type, size_bytes=size, sha256=digest.hexdigest())
 
@@ -205,38 +230,36 @@ def add_attachment(application: Application, *, required_document_id: int | None
     document = required_document_for(application, required_document_id)
     if file_storage is None or not file_storage.filename:
         raise AttachmentRefused(_("Choisissez un fichier."))
-    accepted = document.accepted_types if document is not None else ACCEPTED_FILE_KINDS
+    accepted = document.accepted_types if document is not None else [kind.value for kind in FileKind]
     stream = file_storage.stream
     upload = check_upload(stream, accepted_kinds=accepted, max_bytes=current_app.config["MAX_UPLOAD_BYTES"])
 
-    lock_application(application)
-    replaced = None
-    if document is not None:
-        replaced = db.session.scalar(
-            db.select(Attachment).where(
-                Attachment.application_id == application.id, Attachment.required_document_id == document.id
-            )
-        )
-        if replaced is not None:
-            forget(replaced)
-
+    lock_application(application)  # still orders two uploads for one document: the later one replaces
+    replaced = current_attachment(application, document) if document is not None else None
     storage = attachment_storage()
     stream.seek(0)
     key = storage.save(stream)
+    try:
+        if replaced is not None:
+            forget(replaced)
+        attachment = Attachment(  # by ids: the row is added inside _flush_new_attachment's savepoint
+            application_id=application.id,
+            required_document_id=document.id if document is not None else None,
+            original_filename=clean_filename(file_storage.filename, upload.file_type),
+            storage_key=key,
+            content_type=upload.file_type.content_type,
+            size_bytes=upload.size_bytes,
+            sha256=upload.sha256,
+            uploaded_by_id=actor.id,
+            uploaded_at=utcnow(),
+        )
+        _flush_new_attachment(attachment)
+    except Exception:
+        _delete_files([(storage, key)])
+        if replaced is not None:
+            _keep_after_all(storage, replaced.storage_key)
+        raise
     _written_in_transaction(storage, key)
-    attachment = Attachment(
-        application=application,
-        required_document=document,
-        original_filename=clean_filename(file_storage.filename, upload.file_type),
-        storage_key=key,
-        content_type=upload.file_type.content_type,
-        size_bytes=upload.size_bytes,
-        sha256=upload.sha256,
-        uploaded_by_id=actor.id,
-        uploaded_at=utcnow(),
-    )
-    db.session.add(attachment)
-    db.session.flush()
     record_event(
         "application.attachment_replaced" if replaced is not None else "application.attachment_added",
         actor=actor, subject=application,
@@ -245,6 +268,50 @@ def add_attachment(application: Application, *, required_document_id: int | None
         size_bytes=attachment.size_bytes, sha256=attachment.sha256,
     )
     return attachment
+
+
+def add_attachments(application: Application, uploads, *, actor) -> UploadOutcome:
+    """Attach several uploaded files, ``uploads`` being ``(required_document_id or None, FileStorage)``
+    pairs: the attachments page sends every file in one form.
+
+    Each file keeps what :func:`add_attachment` keeps, in a savepoint of its own: a refused file is
+    reported under its document and leaves no row and no file, the others are attached, so the
+    applicant chooses again only what was refused. A closed pieces section refuses them all."""
+    ensure_pieces_editable(application)
+    outcome = UploadOutcome()
+    for required_document_id, file_storage in uploads:
+        try:
+            with db.session.begin_nested():
+                attachment = add_attachment(application, required_document_id=required_document_id,
+                                            file_storage=file_storage, actor=actor)
+        except AttachmentRefused as refusal:
+            outcome.refused.setdefault(required_document_id, []).append(refusal.message)
+        else:
+            outcome.attached.append(attachment)
+    return outcome
+
+
+def current_attachment(application: Application, document: RequiredDocument) -> Attachment | None:
+    return db.session.scalar(
+        db.select(Attachment).where(
+            Attachment.application_id == application.id, Attachment.required_document_id == document.id
+        )
+    )
+
+
+def _flush_new_attachment(attachment: Attachment) -> None:
+    """Insert the row; the unique index refuses a second file for one required document (possible
+    only if another upload got past the row lock, e.g. a lock the database does not take)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(attachment)
+    except IntegrityError as error:
+        if constraint_violated(error) != ONE_FILE_PER_DOCUMENT:
+            raise
+        raise AttachmentRefused(
+            _("Un autre fichier vient d'être joint pour cette pièce : rechargez la page pour le voir, "
+              "puis remplacez-le si besoin.")
+        ) from None
 
 
 def remove_attachment(application: Application, attachment: Attachment, *, actor) -> None:

@@ -1,21 +1,29 @@
 """What a file is, read from its bytes, never from its name nor from the browser's say-so.
 
-Only the kinds a call may ask for are recognised (``grants.calls.services.ACCEPTED_FILE_KINDS``):
+Only the kinds a call may ask for are recognised (``grants.calls.models.FileKind``):
 PDF, images (JPEG, PNG) and office documents (OOXML, OpenDocument, legacy Word/Excel/PowerPoint).
 Everything else is refused; executables and scripts are named as such so the applicant understands.
 
 Zip-based formats are told apart by the names of their central directory and, for OpenDocument, by
 the uncompressed ``mimetype`` entry the format puts first: nothing is ever decompressed, so a zip bomb
-costs no more than its size. Legacy office files are OLE2 compound files, like Windows installers
-(.msi): they are accepted only when their directory names a Word, Excel or PowerPoint stream.
+costs no more than its size, and a directory of more than MAX_ZIP_ENTRIES entries is refused before it
+is read. Legacy office files are OLE2 compound files, like Windows installers (.msi): they are
+accepted only when their directory names a Word, Excel or PowerPoint stream.
+
+The bytes come from anyone: detection never raises anything but UnrecognisedFile. A file whose
+structure breaks off (a truncated PDF, PNG or JPEG, a damaged zip or OLE2 directory, a zip feature
+the reader does not know) is "damaged"; a password-protected archive or office file is "encrypted".
 """
 
 from __future__ import annotations
 
+import logging
 import struct
 import zipfile
 from dataclasses import dataclass
 from typing import BinaryIO
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -26,11 +34,21 @@ class FileType:
 
 
 class UnrecognisedFile(Exception):
-    """The bytes are not one of the accepted formats. ``executable`` when they are a program."""
+    """The bytes are not a readable file of an accepted format; ``reason`` says why: "unrecognised",
+    "executable" (a program), "damaged" (truncated or malformed) or "encrypted" (password-protected)."""
 
-    def __init__(self, *, executable: bool = False):
-        super().__init__("executable" if executable else "unrecognised")
-        self.executable = executable
+    REASONS = ("unrecognised", "executable", "damaged", "encrypted")
+
+    def __init__(self, reason: str = "unrecognised", *, executable: bool = False):
+        reason = "executable" if executable else reason
+        if reason not in self.REASONS:
+            raise ValueError(f"unknown refusal reason {reason!r}")
+        super().__init__(reason)
+        self.reason = reason
+
+    @property
+    def executable(self) -> bool:
+        return self.reason == "executable"
 
 
 PDF = FileType("pdf", "application/pdf", "pdf")
@@ -49,6 +67,7 @@ PPT = FileType("office", "application/vnd.ms-powerpoint", "ppt")
 OOXML_PARTS = {"word/": DOCX, "xl/": XLSX, "ppt/": PPTX}
 OPENDOCUMENT_TYPES = {t.content_type: t for t in (ODT, ODS, ODP)}
 OLE2_STREAMS = {"WordDocument": DOC, "Workbook": XLS, "Book": XLS, "PowerPoint Document": PPT}
+OLE2_ENCRYPTED_PACKAGE = "EncryptedPackage"
 
 OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 EXECUTABLE_SIGNATURES = (
@@ -60,6 +79,12 @@ EXECUTABLE_SIGNATURES = (
     b"\x00asm",  # WebAssembly
 )
 HEAD_SIZE = 4096
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PDF_TAIL_SIZE = 1024
+MAX_JPEG_SEGMENTS = 1000
+ZIP_EOCD_SEARCH = 22 + 65535  # the record and the longest zip comment
+ZIP_ENCRYPTED_FLAG = 0x1
+MAX_ZIP_ENTRIES = 10_000  # an office document has tens to a few thousand parts
 
 
 def detect_file_type(stream: BinaryIO) -> FileType:
@@ -69,28 +94,112 @@ def detect_file_type(stream: BinaryIO) -> FileType:
     stream.seek(0)
     try:
         if head.startswith(b"%PDF-"):
-            return PDF
-        if head.startswith(b"\x89PNG\r\n\x1a\n"):
-            return PNG
+            return checked_pdf(stream)
+        if head.startswith(PNG_SIGNATURE):
+            return checked_png(stream, head)
         if head.startswith(b"\xff\xd8\xff"):
-            return JPEG
+            return checked_jpeg(stream)
         if head.startswith(b"PK\x03\x04"):
             return zip_document_type(stream, head)
         if head.startswith(OLE2_SIGNATURE):
             return ole2_document_type(stream)
+    except UnrecognisedFile:
+        raise
+    except Exception as error:  # noqa: BLE001 — any parser error on untrusted bytes is a refusal
+        # struct.error, IndexError, NotImplementedError (a zip "version needed to extract 9.1"),
+        # OverflowError on absurd offsets, MemoryError …: the file cannot be read as what it claims.
+        log.info("unreadable upload (%s: %s)", type(error).__name__, error)
+        raise UnrecognisedFile("damaged") from None
     finally:
         stream.seek(0)
     raise UnrecognisedFile(executable=head.startswith(EXECUTABLE_SIGNATURES))
 
 
+def stream_size(stream: BinaryIO) -> int:
+    return stream.seek(0, 2)
+
+
+def tail_of(stream: BinaryIO, size: int) -> bytes:
+    stream.seek(max(0, stream_size(stream) - size))
+    return stream.read(size)
+
+
+def checked_pdf(stream: BinaryIO) -> FileType:
+    """A PDF ends with ``%%EOF`` (readers tolerate trailing bytes, hence the last kilobyte): without
+    it the file was cut off, typically by an interrupted download or copy."""
+    if b"%%EOF" not in tail_of(stream, PDF_TAIL_SIZE):
+        raise UnrecognisedFile("damaged")
+    return PDF
+
+
+def checked_png(stream: BinaryIO, head: bytes) -> FileType:
+    """A PNG starts with its IHDR chunk and ends with IEND."""
+    if head[12:16] != b"IHDR" or b"IEND" not in tail_of(stream, 64):
+        raise UnrecognisedFile("damaged")
+    return PNG
+
+
+def checked_jpeg(stream: BinaryIO) -> FileType:
+    """A JPEG is a chain of marker segments up to the scan (SOS) and an end marker (EOI) after the scan
+    data: the segments are walked (a bounded number of them) and the EOI looked for after the scan, so
+    a photo cut short is refused. Inside scan data 0xFF is always followed by 0x00 or a restart
+    marker, so 0xFFD9 there is the end."""
+    stream.seek(2)
+    for _ in range(MAX_JPEG_SEGMENTS):
+        marker = stream.read(2)
+        if len(marker) < 2 or marker[0] != 0xFF:
+            raise UnrecognisedFile("damaged")
+        if marker[1] == 0xD9:  # EOI before any scan: a header-only file, nothing cut off
+            return JPEG
+        if marker[1] == 0xFF:  # fill byte before a marker
+            stream.seek(-1, 1)
+            continue
+        length_bytes = stream.read(2)
+        if len(length_bytes) < 2 or struct.unpack(">H", length_bytes)[0] < 2:
+            raise UnrecognisedFile("damaged")
+        stream.seek(struct.unpack(">H", length_bytes)[0] - 2, 1)
+        if marker[1] == 0xDA:  # SOS: the scan data follow, then EOI
+            if not contains(stream, b"\xff\xd9"):
+                raise UnrecognisedFile("damaged")
+            return JPEG
+    raise UnrecognisedFile("damaged")
+
+
+def contains(stream: BinaryIO, needle: bytes) -> bool:
+    """Whether ``needle`` occurs from the stream's position on, read in chunks."""
+    previous = b""
+    while chunk := stream.read(64 * 1024):
+        if needle in previous[-len(needle) + 1:] + chunk:
+            return True
+        previous = chunk
+    return False
+
+
+def zip_entry_count(stream: BinaryIO) -> int:
+    """The number of entries the zip's end-of-central-directory record announces (read from the last
+    64 KiB, where the format puts it), so that a directory of a million entries is refused unread."""
+    tail = tail_of(stream, ZIP_EOCD_SEARCH)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        raise UnrecognisedFile("damaged")
+    return struct.unpack_from("<H", tail, at + 10)[0]
+
+
 def zip_document_type(stream: BinaryIO, head: bytes) -> FileType:
     """OOXML (a ``[Content_Types].xml`` and a word/, xl/ or ppt/ part) or OpenDocument (a first,
     stored ``mimetype`` entry naming the format). Reads the central directory only."""
+    if zip_entry_count(stream) > MAX_ZIP_ENTRIES:  # 0xFFFF (zip64) included
+        raise UnrecognisedFile("damaged")
+    stream.seek(0)
     try:
         with zipfile.ZipFile(stream) as archive:
             entries = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise UnrecognisedFile() from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, ValueError, EOFError):
+        raise UnrecognisedFile("damaged") from None
+    if len(entries) > MAX_ZIP_ENTRIES:
+        raise UnrecognisedFile("damaged")
+    if any(entry.flag_bits & ZIP_ENCRYPTED_FLAG for entry in entries):
+        raise UnrecognisedFile("encrypted")
     names = {entry.filename for entry in entries}
     if "[Content_Types].xml" in names:
         for prefix, file_type in OOXML_PARTS.items():
@@ -111,6 +220,8 @@ def ole2_document_type(stream: BinaryIO) -> FileType:
     format's main stream. The directory chain is followed through the FAT sectors listed in the
     header, with a bound on the walk, so a crafted loop cannot hang the request."""
     names = ole2_directory_names(stream)
+    if OLE2_ENCRYPTED_PACKAGE in names:  # a password-protected docx/xlsx/pptx is wrapped in OLE2
+        raise UnrecognisedFile("encrypted")
     for name, file_type in OLE2_STREAMS.items():
         if name in names:
             return file_type
@@ -134,7 +245,10 @@ def ole2_directory_names(stream: BinaryIO) -> set[str]:
 
     def read_sector(number: int) -> bytes:
         stream.seek((number + 1) * sector_size)  # sector 0 starts after the header sector
-        return stream.read(sector_size)
+        data = stream.read(sector_size)
+        if len(data) < sector_size:  # a sector beyond the end: the file is cut off or corrupt
+            raise UnrecognisedFile("damaged")
+        return data
 
     fat: list[int] = []
     for number in fat_sectors:

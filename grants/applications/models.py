@@ -166,7 +166,17 @@ class Attachment(db.Model):
     """A file stored outside static/ under a generated key, behind the storage interface."""
 
     __tablename__ = "attachments"
-    __table_args__ = (sa.CheckConstraint("size_bytes > 0", name="size_positive"),)
+    __table_args__ = (
+        sa.CheckConstraint("size_bytes > 0", name="size_positive"),
+        # One file per document the call asks for (a replaced file's row is deleted); any number of
+        # "other documents" (no required document).
+        sa.Index(
+            "uq_attachments_application_id_required_document_id", "application_id", "required_document_id",
+            unique=True,
+            postgresql_where=sa.text("required_document_id IS NOT NULL"),
+            sqlite_where=sa.text("required_document_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(

@@ -30,8 +30,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from grants.calls.models import SECTION_LABELS, ApplicantKinds, BudgetSection
-from grants.calls.services import ACCEPTED_FILE_KINDS
+from grants.calls.models import SECTION_LABELS, ApplicantKinds, BudgetSection, FileKind
 from grants.form_fields import FrenchDecimalField, LocalDateTimeField, MoneyField
 from grants.organisations.models import LegalForm
 
@@ -49,7 +48,6 @@ APPLICANT_KIND_LABELS = {
     ApplicantKinds.INDIVIDUALS: _l("Des particuliers (par exemple des demandeurs d'emploi)"),
     ApplicantKinds.BOTH: _l("Les deux"),
 }
-FILE_KIND_LABELS = {"pdf": _l("PDF"), "image": _l("Images (JPEG, PNG)"), "office": _l("Documents bureautiques")}
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -204,7 +202,7 @@ class RequiredDocumentForm(FlaskForm):
     name = StringField(_l("Pièce demandée"), validators=[DataRequired(), Length(max=200)])
     required = BooleanField(_l("Obligatoire"), default=True)
     accepted_types = MultiCheckboxField(_l("Types de fichier acceptés"),
-                                        choices=[SelectChoice(k, FILE_KIND_LABELS[k]) for k in ACCEPTED_FILE_KINDS],
+                                        choices=[SelectChoice(kind.value, kind.label) for kind in FileKind],
                                         default=["pdf"], validators=[DataRequired()])
 
 

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from grants.database import Money, UTCDateTime, db, enum_type, utcnow
 from grants.lifecycle import checked_transition
@@ -23,6 +23,29 @@ class BudgetSection(StrEnum):
 
 
 SECTION_LABELS = {BudgetSection.OPERATING: _l("Fonctionnement"), BudgetSection.INVESTMENT: _l("Investissement")}
+
+
+class FileKind(StrEnum):
+    """What a required document may accept: the kinds grants.applications.file_types tells apart
+    from a file's bytes. ``required_documents.accepted_types`` holds these values and no others."""
+
+    PDF = "pdf"
+    IMAGE = "image"  # JPEG, PNG
+    OFFICE = "office"  # OOXML, OpenDocument, legacy Word/Excel/PowerPoint
+
+    @property
+    def label(self) -> str:
+        return str(FILE_KIND_LABELS[self])
+
+
+FILE_KIND_LABELS = {
+    FileKind.PDF: _l("PDF"), FileKind.IMAGE: _l("Images (JPEG, PNG)"), FileKind.OFFICE: _l("Documents bureautiques"),
+}
+
+
+def file_kinds_label(kinds) -> str:
+    """The kinds as the applicant reads them, in FileKind's order: « PDF, Images (JPEG, PNG) »."""
+    return ", ".join(kind.label for kind in FileKind if kind in kinds)
 
 
 class CallState(StrEnum):
@@ -255,10 +278,18 @@ class RequiredDocument(db.Model):
     position: Mapped[int] = mapped_column(default=0)
     name: Mapped[str] = mapped_column(sa.String(200))
     required: Mapped[bool] = mapped_column(default=True)
-    accepted_types: Mapped[list[str]] = mapped_column(sa.JSON, default=lambda: ["pdf"])
+    accepted_types: Mapped[list[str]] = mapped_column(sa.JSON, default=lambda: [FileKind.PDF.value])
 
     call = relationship("Call", back_populates="required_documents")
 
+    @validates("accepted_types")
+    def _known_kinds(self, key, kinds):
+        # A JSON list has no portable CHECK: the model refuses what the file-type detection would never
+        # match (the demo once stored "jpg" and "png", and every RIB photo was refused).
+        known = [kind.value for kind in FileKind]
+        if not kinds or any(kind not in known for kind in kinds):
+            raise ValueError(f"accepted_types must be a non-empty list of {known}, not {kinds!r}")
+        return [kind for kind in known if kind in kinds]
 
 class ProgrammeFollow(db.Model):
     """A user who wants to hear when a call of this programme opens (opt-in "call opening" news)."""

@@ -32,6 +32,7 @@ from grants.calls.models import (
     CallState,
     Criterion,
     DirectGrant,
+    FileKind,
     Programme,
     ProgrammeBudget,
     RequiredDocument,
@@ -543,9 +544,6 @@ def remove_criterion(criterion: Criterion, *, actor) -> None:
     db.session.flush()
 
 
-ACCEPTED_FILE_KINDS = ("pdf", "image", "office")
-
-
 def _ensure_documents_editable(call: Call) -> None:
     if call.state not in EDITABLE_STATES:
         raise DomainError(_("Les pièces demandées ne changent plus une fois l'appel ouvert : "
@@ -554,7 +552,7 @@ def _ensure_documents_editable(call: Call) -> None:
 
 def add_required_document(call: Call, *, name: str, required: bool, accepted_types: list[str], actor) -> RequiredDocument:
     _ensure_documents_editable(call)
-    kinds = [k for k in accepted_types if k in ACCEPTED_FILE_KINDS]
+    kinds = [kind.value for kind in FileKind if kind in accepted_types]
     if not name.strip():
         raise DomainError(_("Nommez la pièce demandée."), field="name")
     if not kinds:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from grants.accounts.models import StaffRole
-from grants.calls.models import ApplicantKinds, BudgetSection, CallState
+from grants.calls.models import ApplicantKinds, BudgetSection, CallState, FileKind
 
 OPERATING = BudgetSection.OPERATING
 INVESTMENT = BudgetSection.INVESTMENT
+PDF, IMAGE, OFFICE = FileKind.PDF, FileKind.IMAGE, FileKind.OFFICE
 
 MANAGER_EMAIL = "nadia.benali@region.example.org"
 REVIEWER_1 = "hugo.vasseur@region.example.org"
@@ -92,13 +93,13 @@ FRADEP_CRITERIA = [
 ]
 
 ORGANISATION_DOCUMENTS = [
-    ("Statuts de l'association", True, ["pdf"]),
-    ("Relevé d'identité bancaire (RIB)", True, ["pdf", "jpg", "png"]),
-    ("Comptes approuvés du dernier exercice", True, ["pdf", "xlsx", "ods"]),
-    ("Dernier rapport d'activité", False, ["pdf"]),
+    ("Statuts de l'association", True, [PDF]),
+    ("Relevé d'identité bancaire (RIB)", True, [PDF, IMAGE]),
+    ("Comptes approuvés du dernier exercice", True, [PDF, OFFICE]),
+    ("Dernier rapport d'activité", False, [PDF]),
 ]
 COOPERATION_DOCUMENTS = ORGANISATION_DOCUMENTS + [
-    ("Lettre d'engagement du partenaire", True, ["pdf", "jpg", "png"]),
+    ("Lettre d'engagement du partenaire", True, [PDF, IMAGE]),
 ]
 
 COOPERATION_RULES = (
@@ -205,10 +206,10 @@ CALLS = [
         "envelopes": {OPERATING: Decimal("300000.00")},  # from the 0,610 M€ line (see FIPCE)
         "criteria": FRADEP_CRITERIA,
         "documents": [
-            ("Pièce d'identité", True, ["pdf", "jpg", "png"]),
-            ("Attestation d'inscription à France Travail", True, ["pdf"]),
-            ("Relevé d'identité bancaire (RIB)", True, ["pdf", "jpg", "png"]),
-            ("Curriculum vitae", False, ["pdf", "odt", "docx"]),
+            ("Pièce d'identité", True, [PDF, IMAGE]),
+            ("Attestation d'inscription à France Travail", True, [PDF]),
+            ("Relevé d'identité bancaire (RIB)", True, [PDF, IMAGE]),
+            ("Curriculum vitae", False, [PDF, OFFICE]),
         ],
     },
     {

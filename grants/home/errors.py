@@ -71,7 +71,9 @@ def init_error_handlers(app: Flask) -> None:
         from grants.applications.attachments import size_label
 
         back = request.path if request.method == "POST" else None
-        return render_template("errors/413.html", limit=size_label(app.config["MAX_UPLOAD_BYTES"]), back=back), 413
+        return render_template("errors/413.html", limit=size_label(app.config["MAX_UPLOAD_BYTES"]),
+                               total=size_label(app.config["MAX_CONTENT_LENGTH"]),
+                               files=app.config["MAX_UPLOAD_FILES"], back=back), 413
 
     @app.errorhandler(429)
     def too_many_requests(error):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import smtplib
 from datetime import timedelta
+from email.header import Header
 
 from celery import shared_task
 from flask import current_app
@@ -49,10 +50,23 @@ def claim(notification_id: int) -> bool:
     return result.rowcount == 1
 
 
+class NotificationEmail(EmailMultiAlternatives):
+    """Flask-Mailman encodes a non-ASCII subject with ``Header(value).encode()``, which knows nothing of
+    the ``Subject:`` before it: the first encoded word no longer fits after the name, the line breaks
+    right after ``Subject:`` and a parser reads the subject with a leading space. The subject is
+    folded by a Header that knows its name (Flask-Mailman has already refused any line break in it)."""
+
+    def message(self):
+        message = super().message()
+        charset = "us-ascii" if self.subject.isascii() else "utf-8"
+        message.replace_header("Subject", Header(self.subject, charset, header_name="Subject"))
+        return message
+
+
 def email_message(notification: Notification) -> EmailMultiAlternatives:
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     domain = sender.rpartition("@")[2].rstrip(">") or "subventia.localhost"
-    message = EmailMultiAlternatives(
+    message = NotificationEmail(
         subject=notification.subject,
         body=notification.body_text,
         from_email=sender,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from types import SimpleNamespace
 
 import html5lib
 import pytest
@@ -11,7 +12,13 @@ import sqlalchemy as sa
 from grants.applications.models import ReferenceCounter
 from grants.database import db
 from grants.organisations.models import Applicant
-from tests.factories import CallEnvelopeFactory, CallFactory, member_of
+from tests.factories import (
+    ApplicationFactory,
+    CallEnvelopeFactory,
+    CallFactory,
+    RequiredDocumentFactory,
+    member_of,
+)
 
 PARSER = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
 
@@ -50,3 +57,19 @@ def member(app):
 def applicant(member):
     organisation = member.memberships[0].organisation
     return db.session.scalar(db.select(Applicant).where(Applicant.organisation_id == organisation.id))
+
+
+@pytest.fixture
+def dossier(app):
+    """A draft on a call asking for statutes (PDF), a RIB (PDF or image) and an optional budget (office)."""
+    member = member_of()
+    call = CallFactory()
+    statutes = RequiredDocumentFactory(call=call, name="Statuts de l'association", accepted_types=["pdf"])
+    bank = RequiredDocumentFactory(call=call, name="RIB", accepted_types=["pdf", "image"], position=1)
+    budget = RequiredDocumentFactory(call=call, name="Budget détaillé", accepted_types=["office"], position=2,
+                                     required=False)
+    organisation_id = member.memberships[0].organisation_id
+    applicant = db.session.scalar(db.select(Applicant).where(Applicant.organisation_id == organisation_id))
+    application = ApplicationFactory(call=call, applicant=applicant, created_by=member)
+    return SimpleNamespace(member=member, call=call, statutes=statutes, bank=bank, budget=budget,
+                           application=application)

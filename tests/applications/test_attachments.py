@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import html5lib
 import pytest
@@ -17,7 +16,6 @@ from grants.applications.models import ApplicationState, Attachment, CorrectionR
 from grants.audit.models import AuditEvent
 from grants.database import db, utcnow
 from grants.errors import DomainError
-from grants.organisations.models import Applicant
 from tests.applications.test_storage import JPEG_BYTES, PDF_BYTES, ooxml_bytes, png_bytes
 from tests.factories import (
     ApplicationFactory,
@@ -34,24 +32,6 @@ EXE_BYTES = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 50
 DOCX_BYTES = ooxml_bytes("word/document.xml")
 
 
-def applicant_of(user) -> Applicant:
-    organisation_id = user.memberships[0].organisation_id
-    return db.session.scalar(db.select(Applicant).where(Applicant.organisation_id == organisation_id))
-
-
-@pytest.fixture
-def dossier(app):
-    member = member_of()
-    call = CallFactory()
-    statutes = RequiredDocumentFactory(call=call, name="Statuts de l'association", accepted_types=["pdf"])
-    bank = RequiredDocumentFactory(call=call, name="RIB", accepted_types=["pdf", "image"], position=1)
-    budget = RequiredDocumentFactory(call=call, name="Budget détaillé", accepted_types=["office"], position=2,
-                                     required=False)
-    application = ApplicationFactory(call=call, applicant=applicant_of(member), created_by=member)
-    return SimpleNamespace(member=member, call=call, statutes=statutes, bank=bank, budget=budget,
-                           application=application)
-
-
 def stored_files(app) -> list[Path]:
     return sorted(p for p in Path(app.config["UPLOAD_FOLDER"]).rglob("*") if p.is_file())
 
@@ -63,7 +43,7 @@ def pieces_url(application) -> str:
 def upload(client, application, document_key, data: bytes, filename: str):
     return client.post(
         pieces_url(application),
-        data={"document": str(document_key), f"piece-{document_key}-file": (io.BytesIO(data), filename)},
+        data={f"piece-{document_key}-file": (io.BytesIO(data), filename)},
         content_type="multipart/form-data",
     )
 
@@ -162,9 +142,10 @@ def test_an_empty_file_is_refused(app, client, login_as, dossier):
 
 def test_no_file_chosen_is_refused(app, client, login_as, dossier):
     login_as(dossier.member)
-    response = client.post(pieces_url(dossier.application), data={"document": str(dossier.statutes.id)},
-                           content_type="multipart/form-data")
-    assert_refused(app, response, dossier, dossier.statutes.id, "Choisissez un fichier.")
+    response = client.post(pieces_url(dossier.application), data={}, content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert "Choisissez au moins un fichier à joindre." in response.get_data(as_text=True)
+    assert attachments_of(dossier.application) == [] and stored_files(app) == []
 
 
 def test_a_kind_the_document_does_not_accept_is_refused(app, client, login_as, dossier):
@@ -425,7 +406,7 @@ def test_a_rolled_back_removal_keeps_the_file(app, dossier):
 
 
 @pytest.mark.parametrize("app_overrides", [{"WTF_CSRF_ENABLED": True}])
-def test_each_upload_form_carries_a_csrf_token_the_server_accepts(app, client, dossier):
+def test_the_upload_form_carries_a_csrf_token_the_server_accepts(app, client, dossier):
     import re
 
     from tests.conftest import TEST_PASSWORD
@@ -439,14 +420,13 @@ def test_each_upload_form_carries_a_csrf_token_the_server_accepts(app, client, d
                             data={"email": dossier.member.email, "password": TEST_PASSWORD, "csrf_token": token})
     assert signed_in.status_code == 302
     page = client.get(pieces_url(dossier.application)).get_data(as_text=True)
-    field = f"piece-{dossier.statutes.id}-csrf_token"
+    field = "csrf_token"  # one form for every file: one token
     token = token_in(page, field)
     without = client.post(pieces_url(dossier.application), headers=same_site, content_type="multipart/form-data",
-                          data={"document": str(dossier.statutes.id),
-                                f"piece-{dossier.statutes.id}-file": (io.BytesIO(PDF_BYTES), "statuts.pdf")})
+                          data={f"piece-{dossier.statutes.id}-file": (io.BytesIO(PDF_BYTES), "statuts.pdf")})
     assert without.status_code == 400 and stored_files(app) == []
     response = client.post(pieces_url(dossier.application), headers=same_site, content_type="multipart/form-data",
-                           data={"document": str(dossier.statutes.id), field: token,
+                           data={field: token,
                                  f"piece-{dossier.statutes.id}-file": (io.BytesIO(PDF_BYTES), "statuts.pdf")})
     assert response.status_code == 302
     assert len(attachments_of(dossier.application)) == 1

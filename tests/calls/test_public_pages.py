@@ -107,7 +107,7 @@ def full_call(**fields):
     CriterionFactory(call=call, name="Pertinence au regard de l'appel", weight=Decimal("3"), position=0)
     CriterionFactory(call=call, name="Réalisme du budget", weight=Decimal("1"), position=1)
     RequiredDocumentFactory(call=call, name="Statuts de l'association", required=True, accepted_types=["pdf"])
-    RequiredDocumentFactory(call=call, name="Rapport d'activité", required=False, accepted_types=["pdf", "odt"])
+    RequiredDocumentFactory(call=call, name="Rapport d'activité", required=False, accepted_types=["office", "pdf"])
     db.session.commit()
     return call
 
@@ -125,7 +125,7 @@ def test_the_detail_page_shows_everything_an_applicant_needs(client):
     assert "250 000,00 €" in body and "50 000,00 €" in body
     assert "Région : 60 %" in body and "ADEME : 40 %" in body
     assert "Statuts de l&#39;association" in body and "Obligatoire" in body and "Facultative" in body
-    assert "PDF, ODT" in body
+    assert "PDF, Documents bureautiques" in body  # the labels of FileKind, in its order
     assert "Pertinence au regard de l&#39;appel" in body and "75 %" in body and "25 %" in body
     assert "sur 5" in body
     assert "Se connecter" in body and "Créer un compte" in body

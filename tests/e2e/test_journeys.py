@@ -229,7 +229,7 @@ def association_uploads_a_pdf(stack, journey, browse, tmp_path):
     statutes = tmp_path / "statuts-amis-du-bocage.pdf"
     statutes.write_bytes(MINIMAL_PDF)
     page.get_by_label("Fichier pour « Statuts de l'association »").set_input_files(statutes)
-    page.get_by_role("button", name="Joindre le fichier").first.click()
+    page.get_by_role("button", name="Joindre les fichiers choisis").click()
     expect(page.get_by_role("link", name="statuts-amis-du-bocage.pdf")).to_be_visible()
     association.check()
     with stack.database():

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+
+import pytest
+
 from grants.database import db
 from grants.models import Notification, NotificationStatus
 from grants.outbox.services import queue_email
 from grants.outbox.tasks import deliver_notification, requeue_stale_notifications
-from tests.factories import UserFactory
+from tests.factories import CallFactory, UserFactory
 
 
 def queue_test_email(user):
@@ -123,3 +128,25 @@ def test_the_embedded_backend_writes_eml_files(app, tmp_path, caplog):
     assert message["To"] == "nouvelle@asso.example"
     assert [p.get_content_type() for p in message.get_payload()] == ["text/plain", "text/html"]
     assert str(path) in caplog.text
+
+
+LONG_FRENCH_TITLE = ("Fonds d'Initiatives pour une Consommation Engagée — écoles de consommateurs, "
+                     "éducation à l'alimentation et économie circulaire en Hauts-de-France")
+
+
+@pytest.mark.parametrize("title", [LONG_FRENCH_TITLE, "Été", " ".join(["Plain English title long enough to be folded"] * 3)])
+def test_a_long_subject_is_folded_without_a_stray_space(app, mail_outbox, title):
+    """Parsed back (by a strict parser: ``email.policy.default``), the subject is the original to the
+    character: no space before it, none lost or added where it was folded; no header line over 78."""
+    call = CallFactory(title=title)
+    user = UserFactory()
+    queue_email("call_opened", user, call=call, user=user)
+    db.session.commit()
+    [sent] = mail_outbox
+    raw = sent.message().as_bytes()
+    subject_lines = raw.split(b"\nSubject:")[1].split(b"\n")
+    assert subject_lines[0].startswith(b" ") and subject_lines[0].strip()  # the value starts on the header's line
+    headers = raw.split(b"\n\n")[0]
+    assert all(len(line) <= 78 for line in headers.splitlines())
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["Subject"] == f"Nouvel appel à projets ouvert : {title}"

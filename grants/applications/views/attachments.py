@@ -1,48 +1,67 @@
 """The attachments section of an application: the call's required documents with their files, other
 documents, uploads and removals (the applicant), and the download (anyone who may read the dossier).
 
-One upload form per required document, plus one for other documents, all posting to the section's
-page; the hidden ``document`` field says which form was sent, and each form's fields carry its
-prefix so that an error is shown, and announced, under the right file input."""
+One form holds a file input per required document and a multiple one for other documents, with
+« Joindre les fichiers choisis » and « Enregistrer et continuer »: every file chosen is sent at once, each is
+attached or refused on its own (a refusal is shown, and announced, under its input; the files accepted
+are kept), so an applicant with five documents sends them in one go. The removal buttons are forms of
+their own, so the file inputs join the upload form through their ``form`` attribute."""
 
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import FileField, MultipleFileField
 from werkzeug.exceptions import NotFound
 
 from grants.access import Access, acting_user, allow
 from grants.applications import attachments as services
 from grants.applications.models import Attachment
 from grants.applications.policies import owned_application_or_404, viewable_application_or_404
-from grants.applications.views.applicant import bp
-from grants.calls.services import ACCEPTED_FILE_KINDS
+from grants.applications.views.applicant import after_save, bp
+from grants.calls.models import FileKind, file_kinds_label
 from grants.database import db
 from grants.errors import DomainError
-from grants.form_errors import attach_domain_error
 
 OTHER = "autre"
 # What the file picker offers first; the server decides from the bytes whatever is chosen.
 PICKER_TYPES = {
-    "pdf": ".pdf,application/pdf",
-    "image": ".jpg,.jpeg,.png,image/jpeg,image/png",
-    "office": ".doc,.docx,.xls,.xlsx,.ppt,.pptx,.odt,.ods,.odp",
+    FileKind.PDF: ".pdf,application/pdf",
+    FileKind.IMAGE: ".jpg,.jpeg,.png,image/jpeg,image/png",
+    FileKind.OFFICE: ".doc,.docx,.xls,.xlsx,.ppt,.pptx,.odt,.ods,.odp",
 }
 
 
 class AttachmentForm(FlaskForm):
+    """One document's file input (``piece-<id>-file``); the page's single form carries the CSRF token."""
+
+    class Meta:
+        csrf = False
+
     file = FileField(_l("Fichier"))
 
 
+class OtherDocumentsForm(AttachmentForm):
+    file = MultipleFileField(_l("Fichiers"))
+
 
 def upload_forms(application) -> dict[str, AttachmentForm]:
-    """One form per required document (keyed by its id) and one for other documents."""
-    keys = [str(document.id) for document in application.call.required_documents] + [OTHER]
-    return {key: AttachmentForm(prefix=f"piece-{key}") for key in keys}
+    """A file input per required document (keyed by its id) and one for other documents."""
+    forms = {str(document.id): AttachmentForm(prefix=f"piece-{document.id}")
+             for document in application.call.required_documents}
+    forms[OTHER] = OtherDocumentsForm(prefix=f"piece-{OTHER}")
+    return forms
+
+
+def chosen_files(application, forms) -> list[tuple[int | None, object]]:
+    """The files the applicant chose, as (required document id or None, FileStorage)."""
+    chosen = [(document.id, forms[str(document.id)].file.data) for document in application.call.required_documents]
+    chosen += [(None, upload) for upload in forms[OTHER].file.data or []]
+    return [(document_id, upload) for document_id, upload in chosen if upload and upload.filename]
 
 
 def attachment_of_or_404(application, attachment_id: int) -> Attachment:
@@ -58,33 +77,40 @@ def attachment_of_or_404(application, attachment_id: int) -> Attachment:
 def attachments(application_id: int):
     application = owned_application_or_404(current_user, application_id)
     forms = upload_forms(application)
+    page_form = FlaskForm()
     errors = []
-    if request.method == "POST":
-        target = request.form.get("document", "")
-        form = forms.get(target)
-        if form is None:
-            errors = [_("Cette pièce n'est pas demandée par l'appel.")]
-        elif form.validate_on_submit():
+    if request.method == "POST" and page_form.validate_on_submit():
+        chosen = chosen_files(application, forms)
+        if len(chosen) > current_app.config["MAX_UPLOAD_FILES"]:
+            errors = [_("Envoyez au plus %(count)s fichiers à la fois.", count=current_app.config["MAX_UPLOAD_FILES"])]
+        elif not chosen:
+            if request.form.get("continue"):
+                return after_save(application, "pieces")
+            errors = [_("Choisissez au moins un fichier à joindre.")]
+        else:
             try:
-                attachment = services.add_attachment(
-                    application,
-                    required_document_id=None if target == OTHER else int(target),
-                    file_storage=form.file.data,
-                    actor=acting_user(),
-                )
+                outcome = services.add_attachments(application, chosen, actor=acting_user())
             except DomainError as error:
                 db.session.rollback()
-                if not attach_domain_error(form, error):
-                    errors = [error.message]
+                errors = [error.message]
             else:
                 db.session.commit()
-                flash(_("« %(name)s » est joint au dossier.", name=attachment.original_filename), "success")
-                return redirect(url_for("applications.attachments", application_id=application.id,
-                                        _anchor=f"piece-{target}"))
-    return render_attachments_page(application, forms, errors), 422 if request.method == "POST" else 200
+                if outcome.attached:
+                    flash(ngettext("%(num)d fichier est joint au dossier : %(names)s.",
+                                   "%(num)d fichiers sont joints au dossier : %(names)s.", len(outcome.attached),
+                                   names=", ".join(f"« {a.original_filename} »" for a in outcome.attached)),
+                          "success")
+                if not outcome.refused:
+                    return after_save(application, "pieces")
+                for document_id, messages in outcome.refused.items():
+                    forms[OTHER if document_id is None else str(document_id)].file.errors = messages
+    elif request.method == "POST":
+        errors = page_form.errors.get("csrf_token", [])
+    refused = request.method == "POST"
+    return render_attachments_page(application, forms, page_form, errors), 422 if refused else 200
 
 
-def render_attachments_page(application, forms, errors):
+def render_attachments_page(application, forms, page_form, errors):
     by_document = {}
     others = []
     for attachment in sorted(application.attachments, key=lambda a: (a.uploaded_at, a.id)):
@@ -98,15 +124,19 @@ def render_attachments_page(application, forms, errors):
         current_section="pieces",
         editable=services.pieces_editable(application),
         forms=forms,
+        page_form=page_form,
         other_key=OTHER,
         by_document=by_document,
         others=others,
         errors=errors,
         max_size=services.size_label(current_app.config["MAX_UPLOAD_BYTES"]),
-        kinds_label=services.kinds_label,
+        max_bytes=current_app.config["MAX_UPLOAD_BYTES"],
+        too_large_message=_("Le fichier dépasse la taille maximale de %(limit)s.",
+                            limit=services.size_label(current_app.config["MAX_UPLOAD_BYTES"])),
+        kinds_label=file_kinds_label,
         size_label=services.size_label,
-        picker_types=lambda kinds: ",".join(PICKER_TYPES[k] for k in ACCEPTED_FILE_KINDS if k in kinds),
-        all_kinds=ACCEPTED_FILE_KINDS,
+        picker_types=lambda kinds: ",".join(PICKER_TYPES[kind] for kind in FileKind if kind in kinds),
+        all_kinds=[kind.value for kind in FileKind],
     )
 
 

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from grants.access import Access, allow
 from grants.calls.listing import call_for_page, public_calls
-from grants.calls.models import CallState
+from grants.calls.models import CallState, file_kinds_label
 from grants.calls.rendering import (
     closes_soon,
     closing_countdown,
@@ -27,6 +27,11 @@ bp = Blueprint("calls", __name__)
 @bp.app_template_filter("markdown")
 def markdown_filter(text):
     return render_markdown(text)
+
+
+@bp.app_template_filter("file_kinds")
+def file_kinds_filter(kinds):
+    return file_kinds_label(kinds)
 
 
 @bp.app_template_filter("percent")
