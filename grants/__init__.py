@@ -16,6 +16,8 @@ from flask_login import current_user
 import config as config_module
 from grants.database import db
 from grants.extensions import babel, csrf, limiter, login_manager, mail, migrate
+from grants.input_limits import LimitedRequest
+from grants.url_converters import register_url_converters
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +31,7 @@ def create_app(config_name_or_object=None) -> Flask:
         instance_relative_config=False,
     )
     load_config(app, config_name_or_object)
+    app.request_class = LimitedRequest
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     import grants.models  # noqa: F401 — every table in the metadata, for Alembic and relationships
@@ -50,6 +53,7 @@ def create_app(config_name_or_object=None) -> Flask:
 
     register_filters(app)
     init_security_headers(app)
+    register_url_converters(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
@@ -134,8 +138,10 @@ def register_blueprints(app: Flask) -> None:
 
 def register_error_handlers(app: Flask) -> None:
     from grants.home.errors import init_error_handlers
+    from grants.refused_values import init_refused_value_handlers
 
     init_error_handlers(app)
+    init_refused_value_handlers(app)
 
 
 def register_commands(app: Flask) -> None:

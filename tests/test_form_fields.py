@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 from wtforms import Form
 
-from grants.form_fields import LocalDateTimeField, MoneyField, parse_amount
+from grants.form_fields import MAX_AMOUNT, LocalDateTimeField, MoneyField, parse_amount
 from grants.local_time import AmbiguousLocalTime, NonexistentLocalTime, from_local, to_local
 
 
@@ -41,7 +41,7 @@ def test_bad_amounts_get_a_clear_error_and_keep_the_input(app, typed, message):
     assert form.amount._value() == typed  # re-rendered as typed, nothing lost
 
 
-@given(st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False, allow_infinity=False))
+@given(st.decimals(min_value=0, max_value=MAX_AMOUNT, places=2, allow_nan=False, allow_infinity=False))
 def test_any_amount_shown_in_french_reads_back_the_same(amount):
     french = f"{amount:,.2f}".replace(",", "\u202f").replace(".", ",")
     assert parse_amount(french) == amount

@@ -10,6 +10,7 @@ from flask_login import current_user
 from grants.access import Access, allow, is_applicant
 from grants.calls.models import Programme
 from grants.database import db
+from grants.form_fields import page_number
 from grants.notifications import services
 from grants.notifications.forms import PreferencesForm
 from grants.notifications.models import Notification
@@ -31,7 +32,7 @@ def bell():
 @bp.get("/notifications")
 @allow(Access.AUTHENTICATED)
 def index():
-    page = request.args.get("page", 1, type=int)
+    page = request.args.get("page", 1, type=page_number)
     notifications = db.paginate(
         db.select(Notification).where(Notification.recipient_id == current_user.id)
         .order_by(Notification.created_at.desc(), Notification.id.desc()),
@@ -46,7 +47,7 @@ def mark_read(notification_id: int):
     notification = own_notification_or_404(notification_id, current_user)
     services.mark_read(notification)
     db.session.commit()
-    return redirect(url_for("notifications.index", page=request.form.get("page", 1, type=int),
+    return redirect(url_for("notifications.index", page=request.form.get("page", 1, type=page_number),
                             _anchor=f"notification-{notification.id}"))
 
 
