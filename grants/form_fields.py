@@ -78,9 +78,9 @@ def parse_whole_number(text: str, *, low: int, high: int) -> int:
 def record_id(text) -> int:
     """A row's id sent by a form or a query string (a select's value, a hidden field): ValueError when it
     cannot be one, so that ``request.args.get(name, type=record_id)`` gives the default and a
-    ``SelectField(coerce=record_id)`` an error, before any query."""
+    ``SelectField(coerce=record_id)`` an error, before any query. 0 names no row (a placeholder choice)."""
     text = str(text).strip()
-    if not _ID.fullmatch(text) or not 1 <= int(text) <= MAX_RECORD_ID:
+    if not _ID.fullmatch(text) or int(text) > MAX_RECORD_ID:
         raise ValueError(_l("Choix invalide."))
     return int(text)
 
