@@ -32,6 +32,11 @@ def init_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(404)
     def not_found(error):
+        if request.path.startswith("/api/"):
+            # No route took the URL (an id beyond the id column, say): the API's blueprint never ran.
+            from grants.api.endpoints import not_found as api_not_found
+
+            return api_not_found(error)
         return render_template("errors/404.html"), 404
 
     @app.errorhandler(CSRFError)
