@@ -303,9 +303,13 @@ class Fuzzer:
             for value in HOSTILE[kind] if every_value else HOSTILE[kind][1:3]:
                 self.send(target, self.with_value(target, name, value), what=f"{name}={value[:40]!r}")
 
-    def fuzz_url_ids(self, app, target: Target) -> None:
-        for argument in target.int_arguments:
-            url = re.sub(rf"/{target.int_arguments[argument]}(?=/|$)", f"/{ID_BEYOND_THE_COLUMN}", target.url, count=1)
+    def fuzz_url_ids(self, target: Target) -> None:
+        for argument, value in target.int_arguments.items():
+            own = re.compile(rf"/{value}(?=/|$)")
+            # The first row of the table: another owner's, another call's, or the same (any answer below 500).
+            foreign = own.sub("/1", target.url, count=1)
+            self.send(target, MultiDict(target.fields), foreign, what=f"{argument} of a foreign row")
+            url = own.sub(f"/{ID_BEYOND_THE_COLUMN}", target.url, count=1)
             status = self.send(target, MultiDict(target.fields), url, what=f"{argument} beyond the id column")
             if status not in (404, 405):
                 self.problems.append(f"POST {url} as {target.identity}: {status}, expected 404")
@@ -343,7 +347,7 @@ def test_every_form_survives_hostile_values(app, client, demo_identities):
         # Every hostile value as the first identity that may post the form; two per field as the others
         # (the same form as another role: what differs is who may, and that is checked above).
         fuzzer.fuzz_fields(target, every_value=target.endpoint not in fuzzed)
-        fuzzer.fuzz_url_ids(app, target)
+        fuzzer.fuzz_url_ids(target)
         fuzzed.add(target.endpoint)
 
     with_fields = [t for t in ordered if t.kinds]
