@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 from wtforms import Form, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
 from grants.form_fields import (
@@ -94,7 +95,7 @@ class BoundsForm(Form):
     year = YearField()
     day = DayField()
     instant = LocalDateTimeField()
-    applicant = SelectField(coerce=record_id, choices=[(0, "—"), (1, "A")], validate_choice=False)
+    applicant = SelectField(coerce=record_id, choices=[SelectChoice(0, "—"), SelectChoice(1, "A")], validate_choice=False)
 
 
 @pytest.mark.parametrize("name, typed, message", [

@@ -59,10 +59,10 @@ WITHOUT_A_FORM = {
 
 ID_BEYOND_THE_COLUMN = str(MAX_RECORD_ID + 1)
 HOSTILE = {
-    "text": ["", "x" * 100_000, "a\x00b", "\u202eevil\u202c", "<script>alert(1)</script>",
-             "' OR 1=1; DROP TABLE users; --", '=HYPERLINK("http://evil.example","x")'],
-    "number": ["", " ", "-1", "99999999999999999999", "1e309", "NaN", "-Infinity", "1,234", "12.345", "0"],
-    "date": ["", "0001-01-01", "9999-12-31", "2026-02-30", "99999-01-01", "0001-01-01T00:00", "2026-13-45T25:61"],
+    "text": ["", "x" * 100_000, "a\x00b\u202eevil", "<script>alert(1)</script>' OR 1=1; --",
+             '=HYPERLINK("http://evil.example","x")'],
+    "number": [" ", "99999999999999999999", "-1", "1e309", "NaN", "-Infinity", "12,345"],
+    "date": ["", "0001-01-01", "9999-12-31T23:59", "2026-02-30", "99999-01-01"],
     "choice": ["", ID_BEYOND_THE_COLUMN, "-1", "99999999999999999999", "a\x00b", "1"],
 }
 GENERATED = {
@@ -73,7 +73,8 @@ GENERATED = {
 }
 # Upload fields are fuzzed with malformed files by the attachment tests; the CSRF token is off in tests.
 SKIPPED_INPUTS = {"file", "submit", "button", "image", "reset"}
-PAGES_PER_RULE = 8  # pages of one GET rule read per identity: enough to meet each kind of form
+PAGES_PER_RULE = 8  # pages of one GET rule read per identity: enough to meet each kind of form…
+PAGES_WITHOUT_NEWS = 3  # …unless that many in a row showed no form not met before
 INT_ARGUMENT = re.compile(r"^(?P<stem>.+)_id$")
 
 
@@ -223,9 +224,9 @@ def discover_targets(app, client, sessions) -> dict[tuple[str, str], Target]:
         for rule in rules:
             if identity not in SATISFIED_BY[app.view_functions[rule.endpoint].access_rule]:
                 continue
-            pages = 0
+            pages = without_news = 0
             for values in arguments[rule.endpoint]:
-                if pages >= PAGES_PER_RULE:
+                if pages >= PAGES_PER_RULE or without_news >= PAGES_WITHOUT_NEWS:
                     break
                 with app.test_request_context():
                     url = adapter.build(rule.endpoint, values)
@@ -234,6 +235,7 @@ def discover_targets(app, client, sessions) -> dict[tuple[str, str], Target]:
                 if response.status_code != 200 or response.mimetype != "text/html":
                     continue
                 pages += 1
+                without_news += 1
                 document = parser.parse(response.get_data(as_text=True))
                 for form in document.iter("form"):
                     if (form.get("method") or "get").lower() != "post":
@@ -249,6 +251,7 @@ def discover_targets(app, client, sessions) -> dict[tuple[str, str], Target]:
                     ints = {k: v for k, v in url_values.items() if isinstance(v, int)}
                     target_url = action.path + (f"?{action.query}" if action.query else "")
                     targets[endpoint, identity] = Target(endpoint, identity, target_url, fields, kinds, ints)
+                    without_news = 0
     return targets
 
 
@@ -352,7 +355,7 @@ def test_every_form_survives_hostile_values(app, client, demo_identities):
 
     with_fields = [t for t in ordered if t.kinds]
 
-    @settings(max_examples=80, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=60, deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(data=st.data())
     def generated_values(data):
