@@ -73,8 +73,7 @@ GENERATED = {
 }
 # Upload fields are fuzzed with malformed files by the attachment tests; the CSRF token is off in tests.
 SKIPPED_INPUTS = {"file", "submit", "button", "image", "reset"}
-PAGES_PER_RULE = 8  # pages of one GET rule read per identity: enough to meet each kind of form…
-PAGES_WITHOUT_NEWS = 3  # …unless that many in a row showed no form not met before
+PAGES_PER_RULE = 8  # pages of one GET rule read per identity: enough to meet each kind of form
 INT_ARGUMENT = re.compile(r"^(?P<stem>.+)_id$")
 
 
@@ -224,9 +223,9 @@ def discover_targets(app, client, sessions) -> dict[tuple[str, str], Target]:
         for rule in rules:
             if identity not in SATISFIED_BY[app.view_functions[rule.endpoint].access_rule]:
                 continue
-            pages = without_news = 0
+            pages = 0
             for values in arguments[rule.endpoint]:
-                if pages >= PAGES_PER_RULE or without_news >= PAGES_WITHOUT_NEWS:
+                if pages >= PAGES_PER_RULE:
                     break
                 with app.test_request_context():
                     url = adapter.build(rule.endpoint, values)
@@ -235,7 +234,6 @@ def discover_targets(app, client, sessions) -> dict[tuple[str, str], Target]:
                 if response.status_code != 200 or response.mimetype != "text/html":
                     continue
                 pages += 1
-                without_news += 1
                 document = parser.parse(response.get_data(as_text=True))
                 for form in document.iter("form"):
                     if (form.get("method") or "get").lower() != "post":
@@ -251,7 +249,6 @@ def discover_targets(app, client, sessions) -> dict[tuple[str, str], Target]:
                     ints = {k: v for k, v in url_values.items() if isinstance(v, int)}
                     target_url = action.path + (f"?{action.query}" if action.query else "")
                     targets[endpoint, identity] = Target(endpoint, identity, target_url, fields, kinds, ints)
-                    without_news = 0
     return targets
 
 
