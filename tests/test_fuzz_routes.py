@@ -264,7 +264,7 @@ def row_counts() -> tuple:
 
 
 def error_is_said(body: str) -> bool:
-    return any(marker in body for marker in ('class="error', "error-summary", 'class="flash', 'role="alert"'))
+    return any(marker in body for marker in ('class="error', "error-summary", 'class="flash', 'role="alert"', "notice-error"))
 
 
 class Fuzzer:
