@@ -1,4 +1,5 @@
-"""Form fields shared by every domain area, one per kind of value, each with its bounds.
+"""Form fields shared by every domain area, one per kind of value, each with its bounds; text filters and
+the email field.
 
 Every number, date and identifier a form (or the API, grants.api.inputs) accepts is bounded here, in one
 place: a value outside its range is refused with a message under its field before any query, so the
@@ -15,8 +16,8 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, DateTimeLocalField, Field
-from wtforms.validators import StopValidation
+from wtforms import DateField, DateTimeLocalField, EmailField, Field
+from wtforms.validators import DataRequired, Email, Length, StopValidation
 from wtforms.widgets import NumberInput, TextInput
 
 from grants.local_time import AmbiguousLocalTime, NonexistentLocalTime, from_local, to_local
@@ -30,6 +31,28 @@ _SPACES = re.compile(r"[\s\u00a0\u202f]")
 _DECIMAL = re.compile(r"-?[0-9]+([.,][0-9]+)?")
 _WHOLE = re.compile(r"-?[0-9]+")
 _ID = re.compile(r"[0-9]{1,10}")
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def email_filter(value):
+    """Emails are compared case-insensitively: the database stores them lower-cased."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def without_spaces(value):
+    return "".join(value.split()) if isinstance(value, str) else value
+
+
+def email_field(label, **kwargs):
+    return EmailField(
+        label,
+        filters=[email_filter],
+        validators=[DataRequired(), Length(max=254), Email(message=_l("Saisissez une adresse e-mail valide."))],
+        **kwargs,
+    )
 
 
 def parse_amount(text: str) -> Decimal:

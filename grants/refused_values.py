@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from decimal import InvalidOperation
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import DataError, StatementError
 
@@ -43,8 +43,7 @@ def value_refused(error: Exception):
     message = _("Une valeur envoyée dépasse ce que le service peut enregistrer. Rien n'a été enregistré : "
                 "vérifiez les nombres, les dates et les textes saisis.")
     if request.blueprint == "v1" or request.path.startswith("/api/"):
-        from grants.api.auth import json_error
-
-        return json_error(422, "invalid", _("Requête invalide."), fields={"body": message})
+        # The API's error body (grants.api.auth.json_error), written here: the core imports no area.
+        return jsonify({"error": "invalid", "message": _("Requête invalide."), "fields": {"body": message}}), 422
     back = request.path if request.method == "POST" else None
     return render_template("errors/422.html", message=message, back=back), 422

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
@@ -33,10 +34,9 @@ def init_error_handlers(app: Flask) -> None:
     @app.errorhandler(404)
     def not_found(error):
         if request.path.startswith("/api/"):
-            # No route took the URL (an id beyond the id column, say): the API's blueprint never ran.
-            from grants.api.endpoints import not_found as api_not_found
-
-            return api_not_found(error)
+            # No route took the URL (an id beyond the id column, say): the API's blueprint never ran,
+            # so its error body is answered here.
+            return jsonify({"error": "not_found", "message": _("Ressource introuvable.")}), 404
         return render_template("errors/404.html"), 404
 
     @app.errorhandler(CSRFError)

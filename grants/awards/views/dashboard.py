@@ -8,12 +8,11 @@ from flask import Response, abort, render_template, request
 
 from grants.access import Access, allow
 from grants.awards import exports, figures
-from grants.awards.views import bp
+from grants.awards.views.decisions import bp
 from grants.calls.models import Call, Programme
 from grants.database import db, utcnow
 from grants.form_fields import record_id, year_number
-from grants.home.services import budget_year
-from grants.local_time import to_local
+from grants.local_time import budget_year, to_local
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
