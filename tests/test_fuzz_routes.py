@@ -35,8 +35,8 @@ from grants.demo.content import MANAGER_EMAIL, REVIEWER_1
 from grants.demo.seed import DEMO_PASSWORD, seed_demo
 from grants.form_fields import MAX_RECORD_ID
 from grants.models import Applicant, ApplicantKind, Invitation, Membership, User
-from grants.notifications.models import Notification, NotificationStatus
 from grants.organisations.services import invite_member
+from grants.outbox.models import Notification, NotificationStatus
 from tests.conftest import login
 from tests.factories import AdminFactory, ConflictOfInterestFactory, UserFactory
 from tests.test_route_access import SATISFIED_BY, sign_in
