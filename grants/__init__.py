@@ -16,6 +16,8 @@ from flask_login import current_user
 import config as config_module
 from grants.database import db
 from grants.extensions import babel, csrf, limiter, login_manager, mail, migrate
+from grants.input_limits import LimitedRequest
+from grants.url_converters import register_url_converters
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,6 +30,7 @@ def create_app(config_name_or_object=None) -> Flask:
         instance_relative_config=False,
     )
     load_config(app, config_name_or_object)
+    app.request_class = LimitedRequest
     app.instance_path = app.config["INSTANCE_PATH"]
     trust_proxies(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -51,6 +54,7 @@ def create_app(config_name_or_object=None) -> Flask:
 
     register_filters(app)
     init_security_headers(app)
+    register_url_converters(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
@@ -144,8 +148,10 @@ def register_blueprints(app: Flask) -> None:
 
 def register_error_handlers(app: Flask) -> None:
     from grants.home.errors import init_error_handlers
+    from grants.refused_values import init_refused_value_handlers
 
     init_error_handlers(app)
+    init_refused_value_handlers(app)
 
 
 def register_commands(app: Flask) -> None:

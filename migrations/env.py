@@ -11,7 +11,8 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-# Keep the loggers that exist already (the app's, its extensions'): migrations run in-process in the tests.
+# Not disable_existing_loggers: in a process that migrates then serves (tests, the embedded runner) the
+# app's own logger would go silent.
 fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html5lib
 import pytest
 from flask import url_for
+from werkzeug.routing import IntegerConverter
 
 from grants.access import Access
 from tests.conftest import login
@@ -41,7 +42,7 @@ def example_url(app, rule) -> str:
     values = {}
     for argument in rule.arguments:
         converter = rule._converters[argument]
-        values[argument] = 987654 if type(converter).__name__ == "IntegerConverter" else "inexistant"
+        values[argument] = 987654 if isinstance(converter, IntegerConverter) else "inexistant"
     with app.test_request_context():
         return url_for(rule.endpoint, **values)
 

@@ -42,6 +42,11 @@ def not_found(error):
     return json_error(404, "not_found", _("Ressource introuvable."))
 
 
+@v1.errorhandler(413)
+def too_large(error):
+    return json_error(413, "too_large", _("Le corps de la requête est trop volumineux."))
+
+
 @v1.errorhandler(NotAllowed)
 def not_allowed(error: NotAllowed):
     db.session.rollback()

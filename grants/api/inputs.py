@@ -14,8 +14,8 @@ from decimal import Decimal
 from flask_babel import gettext as _
 
 from grants.calls.models import BudgetSection
+from grants.form_fields import MAX_AMOUNT, MAX_NUMBER_LENGTH
 
-MAX_AMOUNT = Decimal("999999999.99")  # under a billion euros: anything above is a typing error
 REASON_MAX_LENGTH = 2000
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -46,7 +46,7 @@ def parse_amount(value) -> Decimal:
     text = str(value)
     if text.startswith("-"):
         raise ValueError(_("Le montant doit être supérieur à zéro."))
-    if not _AMOUNT.fullmatch(text):
+    if len(text) > MAX_NUMBER_LENGTH or not _AMOUNT.fullmatch(text):
         raise ValueError(_("Montant illisible : des chiffres et un point décimal, par exemple \"1500.00\"."))
     amount = Decimal(text)
     if amount.as_tuple().exponent < -2:

@@ -10,16 +10,14 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     FieldList,
     FormField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.form import Form
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from grants.applications.models import BudgetLineKind
 from grants.applications.services import (
@@ -31,7 +29,7 @@ from grants.applications.services import (
 )
 from grants.calls.forms import MultiCheckboxField
 from grants.calls.models import BudgetSection
-from grants.form_fields import LocalDateTimeField, MoneyField, strip
+from grants.form_fields import DayField, LocalDateTimeField, MoneyField, WholeNumberField, strip
 
 SECTION_NAMES = {BudgetSection.OPERATING: _l("Fonctionnement"), BudgetSection.INVESTMENT: _l("Investissement")}
 MAX_LINES = 40
@@ -46,14 +44,11 @@ class ProjectForm(FlaskForm):
     summary = TextAreaField(_l("Résumé"), filters=[strip], validators=[Length(max=4000)])
     objectives = TextAreaField(_l("Objectifs"), filters=[strip], validators=[Length(max=8000)])
     target_public = TextAreaField(_l("Public visé"), filters=[strip], validators=[Length(max=4000)])
-    beneficiaries_count = IntegerField(
-        _l("Nombre de bénéficiaires"),
-        validators=[Optional(), NumberRange(min=0, max=10_000_000, message=_l("Un nombre entre 0 et 10 000 000."))],
-    )
+    beneficiaries_count = WholeNumberField(_l("Nombre de bénéficiaires"), low=0, high=10_000_000, validators=[Optional()])
     places = StringField(_l("Lieux de réalisation"), filters=[strip], validators=[Length(max=300)])
     partner_region = SelectField(_l("Région partenaire"), choices=[], validate_choice=False)
-    starts_on = DateField(_l("Début du projet"), validators=[Optional()])
-    ends_on = DateField(_l("Fin du projet"), validators=[Optional()])
+    starts_on = DayField(_l("Début du projet"), validators=[Optional()])
+    ends_on = DayField(_l("Fin du projet"), validators=[Optional()])
 
     def __init__(self, *args, call=None, **kwargs):
         super().__init__(*args, **kwargs)

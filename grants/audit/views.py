@@ -6,6 +6,7 @@ from flask import Blueprint, render_template, request
 
 from grants.access import Access, allow
 from grants.audit.services import search_events
+from grants.form_fields import page_number
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/journal")
 
@@ -14,7 +15,7 @@ bp = Blueprint("audit", __name__, url_prefix="/admin/journal")
 @allow(Access.ADMIN)
 def index():
     action = request.args.get("action", "").strip() or None
-    page = request.args.get("page", 1, type=int)
+    page = request.args.get("page", 1, type=page_number)
     events, has_next = search_events(action=action, page=max(page, 1))
     return render_template(
         "audit/index.html", events=events, action=action, page=page, has_next=has_next,

@@ -7,10 +7,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     FieldList,
     FormField,
-    HiddenField,
     SelectField,
     TextAreaField,
 )
@@ -20,7 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from grants.awards.models import PaymentTranche
 from grants.calls.models import SECTION_LABELS, BudgetSection
-from grants.form_fields import MoneyField
+from grants.form_fields import DayField, MoneyField, RecordIdField
 
 TRANCHE_LABELS = {
     PaymentTranche.ADVANCE: _l("Avance (à la signature)"),
@@ -56,20 +54,20 @@ class AmendForm(FlaskForm):
 class CancelForm(FlaskForm):
     reason = TextAreaField(_l("Motif de l'annulation"), validators=[DataRequired(), REASON_LENGTH])
     recover_paid = BooleanField(_l("Émettre un titre de recette pour tout ce qui a été versé"))
-    recovered_on = DateField(_l("Date du titre de recette"), validators=[Optional()])
+    recovered_on = DayField(_l("Date du titre de recette"), validators=[Optional()])
 
 
 class PaymentForm(FlaskForm):
     amount = MoneyField(_l("Montant du versement"), validators=[InputRequired()], allow_zero=False)
     tranche = SelectField(_l("Tranche"), choices=[SelectChoice(t.value, label) for t, label in TRANCHE_LABELS.items()],
                           validators=[InputRequired()])
-    paid_on = DateField(_l("Date du mandatement"), validators=[InputRequired()])
+    paid_on = DayField(_l("Date du mandatement"), validators=[InputRequired()])
     reason = TextAreaField(_l("Observations (facultatif)"), validators=[Optional(), REASON_LENGTH])
 
 
 class RecoveryForm(FlaskForm):
     amount = MoneyField(_l("Montant à recouvrer"), validators=[InputRequired()], allow_zero=False)
-    recovered_on = DateField(_l("Date du titre de recette"), validators=[InputRequired()])
+    recovered_on = DayField(_l("Date du titre de recette"), validators=[InputRequired()])
     reason = TextAreaField(_l("Motif"), validators=[DataRequired(), REASON_LENGTH])
 
 
@@ -84,7 +82,7 @@ COMMITTEE_CHOICES = [
 class CommitteeLineForm(Form):
     """One application of the committee's table (no CSRF of its own: the outer form has it)."""
 
-    application_id = HiddenField()
+    application_id = RecordIdField()
     choice = SelectField(_l("Décision"), choices=COMMITTEE_CHOICES, default="skip")
     amount = MoneyField(_l("Montant"), validators=[Optional()], allow_zero=False)
     reason = TextAreaField(_l("Motif"), validators=[Optional(), REASON_LENGTH])
@@ -92,6 +90,6 @@ class CommitteeLineForm(Form):
 
 class CommitteeForm(FlaskForm):
     section = SelectField(_l("Section budgétaire"), choices=section_choices(), validators=[InputRequired()])
-    held_on = DateField(_l("Date de la commission"), validators=[InputRequired()])
+    held_on = DayField(_l("Date de la commission"), validators=[InputRequired()])
     note = TextAreaField(_l("Observations de la commission (facultatif)"), validators=[Optional(), REASON_LENGTH])
     lines = FieldList(FormField(CommitteeLineForm), min_entries=0)

@@ -11,7 +11,6 @@ from wtforms import (
     BooleanField,
     FieldList,
     FormField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -23,7 +22,6 @@ from wtforms.validators import (
     DataRequired,
     InputRequired,
     Length,
-    NumberRange,
     Optional,
     Regexp,
     ValidationError,
@@ -31,7 +29,14 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from grants.calls.models import SECTION_LABELS, ApplicantKinds, BudgetSection, FileKind
-from grants.form_fields import FrenchDecimalField, LocalDateTimeField, MoneyField
+from grants.form_fields import (
+    LocalDateTimeField,
+    MoneyField,
+    PercentField,
+    WeightField,
+    WholeNumberField,
+    YearField,
+)
 from grants.organisations.models import LegalForm
 
 LEGAL_FORM_LABELS = {
@@ -69,13 +74,13 @@ def parse_day_offsets(text: str) -> list[int]:
 
 
 class AuthorisationForm(FlaskForm):
-    year = IntegerField(_l("Exercice"), validators=[InputRequired(), NumberRange(2000, 2100)])
+    year = YearField(_l("Exercice"), validators=[InputRequired()])
     section = SelectField(_l("Section"), choices=[SelectChoice(s.value, SECTION_LABELS[s]) for s in BudgetSection])
     authorised = MoneyField(_l("Autorisation (AP / AE)"), validators=[InputRequired()])
 
 
 class DirectGrantForm(FlaskForm):
-    year = IntegerField(_l("Exercice"), validators=[InputRequired(), NumberRange(2000, 2100)])
+    year = YearField(_l("Exercice"), validators=[InputRequired()])
     section = SelectField(_l("Section"), choices=[SelectChoice(s.value, SECTION_LABELS[s]) for s in BudgetSection])
     beneficiary_name = StringField(_l("Bénéficiaire"), validators=[DataRequired(), Length(max=200)])
     purpose = TextAreaField(_l("Objet"), validators=[DataRequired(), Length(max=2000)])
@@ -93,27 +98,25 @@ class CallForm(FlaskForm):
         _l("Préfixe des références de dossier"),
         validators=[DataRequired(), Regexp(r"^[A-Z]{2,8}$", message=_l("De 2 à 8 lettres majuscules, par exemple SISA."))],
     )
-    year = IntegerField(_l("Exercice budgétaire"), validators=[InputRequired(), NumberRange(2000, 2100)])
+    year = YearField(_l("Exercice budgétaire"), validators=[InputRequired()])
     summary = TextAreaField(_l("Résumé (une ou deux phrases)"), validators=[Length(max=400)])
-    description = TextAreaField(_l("Description (Markdown)"), validators=[Optional()])
-    eligibility_rules = TextAreaField(_l("Règles d'éligibilité"), validators=[Optional()])
+    description = TextAreaField(_l("Description (Markdown)"), validators=[Optional(), Length(max=20000)])
+    eligibility_rules = TextAreaField(_l("Règles d'éligibilité"), validators=[Optional(), Length(max=20000)])
     applicant_kinds = SelectField(_l("Qui peut déposer ?"), choices=[SelectChoice(k.value, v) for k, v in APPLICANT_KIND_LABELS.items()])
     eligible_legal_forms = MultiCheckboxField(
         _l("Formes juridiques admises (aucune cochée : toutes)"),
         choices=[SelectChoice(k.value, v) for k, v in LEGAL_FORM_LABELS.items()],
     )
-    partner_regions = TextAreaField(_l("Régions partenaires (une par ligne)"), validators=[Optional()])
+    partner_regions = TextAreaField(_l("Régions partenaires (une par ligne)"), validators=[Optional(), Length(max=2000)])
     opens_at = LocalDateTimeField(_l("Ouverture (heure de Paris)"), validators=[InputRequired()])
     closes_at = LocalDateTimeField(_l("Clôture (heure de Paris)"), validators=[InputRequired()])
     min_grant = MoneyField(_l("Subvention minimum"), validators=[InputRequired()])
     max_grant = MoneyField(_l("Subvention maximum"), validators=[InputRequired()], allow_zero=False)
-    max_share_percent = FrenchDecimalField(
-        _l("Part maximale du coût total du projet (%)"), places=2,
-        validators=[InputRequired(), NumberRange(min=Decimal("0.01"), max=100, message=_l("Entre 0,01 et 100 %."))],
-    )
+    max_share_percent = PercentField(_l("Part maximale du coût total du projet (%)"), validators=[InputRequired()])
     envelope_fonctionnement = MoneyField(_l("Enveloppe en fonctionnement"), validators=[Optional()])
     envelope_investissement = MoneyField(_l("Enveloppe en investissement"), validators=[Optional()])
-    reminder_offsets = StringField(_l("Rappels aux porteurs de brouillons (jours avant la clôture)"), default="7, 1")
+    reminder_offsets = StringField(_l("Rappels aux porteurs de brouillons (jours avant la clôture)"), default="7, 1",
+                                   validators=[Length(max=100)])
     blind_review = BooleanField(_l("Évaluation en aveugle (un évaluateur ne voit les notes des autres qu'après avoir rendu la sienne)"))
     show_review_comments = BooleanField(_l("Les porteurs de projet voient les commentaires des évaluateurs"))
 
@@ -183,7 +186,7 @@ class ExtendDeadlineForm(FlaskForm):
 class CloneCallForm(FlaskForm):
     title = StringField(_l("Titre du nouvel appel"), validators=[DataRequired(), Length(max=200)])
     slug = CallForm.slug
-    year = IntegerField(_l("Exercice budgétaire"), validators=[InputRequired(), NumberRange(2000, 2100)])
+    year = YearField(_l("Exercice budgétaire"), validators=[InputRequired()])
     opens_at = LocalDateTimeField(_l("Ouverture (heure de Paris)"), validators=[InputRequired()])
     closes_at = LocalDateTimeField(_l("Clôture (heure de Paris)"), validators=[InputRequired()])
     validate_closes_at = CallForm.validate_closes_at
@@ -192,10 +195,9 @@ class CloneCallForm(FlaskForm):
 class CriterionForm(FlaskForm):
     name = StringField(_l("Critère"), validators=[DataRequired(), Length(max=200)])
     guidance = TextAreaField(_l("Aide à la notation"), validators=[Optional(), Length(max=2000)])
-    weight = FrenchDecimalField(_l("Poids"), places=2, validators=[
-        InputRequired(), NumberRange(min=Decimal("0.01"), message=_l("Le poids doit être strictement positif."))])
-    scale_max = IntegerField(_l("Note maximale (échelle de 0 à …)"), default=5,
-                             validators=[InputRequired(), NumberRange(1, 100)])
+    weight = WeightField(_l("Poids"), validators=[InputRequired()])
+    scale_max = WholeNumberField(_l("Note maximale (échelle de 0 à …)"), default=5, low=1, high=100,
+                                 validators=[InputRequired()])
 
 
 class RequiredDocumentForm(FlaskForm):
@@ -208,7 +210,7 @@ class RequiredDocumentForm(FlaskForm):
 
 class FunderRowForm(Form):
     name = StringField(_l("Financeur"), validators=[Optional(), Length(max=120)])
-    share_percent = FrenchDecimalField(_l("Part (%)"), places=2, validators=[Optional(), NumberRange(min=Decimal("0.01"), max=100)])
+    share_percent = PercentField(_l("Part (%)"), validators=[Optional()])
 
 
 class FundersForm(FlaskForm):

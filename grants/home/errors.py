@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Flask, g, jsonify, render_template, request, session
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
@@ -55,6 +56,10 @@ def init_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(404)
     def not_found(error):
+        if request.path.startswith("/api/"):
+            # No route took the URL (an id beyond the id column, say): the API's blueprint never ran,
+            # so its error body is answered here.
+            return jsonify({"error": "not_found", "message": _("Ressource introuvable.")}), 404
         return render_template("errors/404.html"), 404
 
     @app.errorhandler(CSRFError)

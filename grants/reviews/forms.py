@@ -6,8 +6,6 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
-    IntegerField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -15,10 +13,10 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from grants.form_fields import MoneyField
+from grants.form_fields import DayField, MoneyField, WholeNumberField, record_id
 from grants.reviews.models import Opinion
 from grants.reviews.scoring import ReviewInput
 
@@ -45,17 +43,15 @@ class ScreeningForm(FlaskForm):
 
 
 class ManualAssignmentForm(FlaskForm):
-    applications = MultiCheckboxField(_l("Dossiers"), coerce=int, validate_choice=False)
-    reviewers = MultiCheckboxField(_l("Évaluateurs"), coerce=int, validate_choice=False)
-    due_on = DateField(_l("À rendre le"), validators=[InputRequired(_l("Indiquez une date d'échéance."))])
+    applications = MultiCheckboxField(_l("Dossiers"), coerce=record_id, validate_choice=False)
+    reviewers = MultiCheckboxField(_l("Évaluateurs"), coerce=record_id, validate_choice=False)
+    due_on = DayField(_l("À rendre le"), validators=[InputRequired(_l("Indiquez une date d'échéance."))])
 
 
 class AutoAssignmentForm(FlaskForm):
-    per_application = IntegerField(
-        _l("Évaluateurs par dossier"),
-        validators=[InputRequired(_l("Indiquez un nombre.")), NumberRange(min=1, max=10)],
-    )
-    due_on = DateField(_l("À rendre le"), validators=[InputRequired(_l("Indiquez une date d'échéance."))])
+    per_application = WholeNumberField(_l("Évaluateurs par dossier"), low=1, high=10,
+                                       validators=[InputRequired(_l("Indiquez un nombre."))])
+    due_on = DayField(_l("À rendre le"), validators=[InputRequired(_l("Indiquez une date d'échéance."))])
 
 
 class RecusalForm(FlaskForm):
@@ -64,7 +60,7 @@ class RecusalForm(FlaskForm):
 
 
 class ConflictForm(FlaskForm):
-    applicant = SelectField(_l("Porteur de projet"), coerce=int, validate_choice=False,
+    applicant = SelectField(_l("Porteur de projet"), coerce=record_id, validate_choice=False,
                             validators=[InputRequired(_l("Choisissez un porteur."))])
     reason = TextAreaField(_l("Nature du lien"), validators=[InputRequired(_l("Précisez la nature du lien.")),
                                                              Length(max=2000)])

@@ -276,3 +276,16 @@ def test_someone_elses_applicant_cannot_be_used(app, client, login_as, call, mem
     login_as(member)
     page(client.post(f"/appels/{call.slug}/deposer", data={"applicant": theirs.id}), 422)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Application)) == 0
+
+
+def test_an_amount_beyond_any_budget_is_refused_under_its_line(app, client, login_as, call, member, applicant):
+    """99 999 999 999 999 999 999 in a budget line overflowed the cents column: an error page on SQLite."""
+    application = draft(call, applicant, member)
+    login_as(member)
+    body = page(client.post(f"/dossiers/{application.id}/budget", data=budget_form(
+        application.version, **{"expenses-0-amount": "99999999999999999999"})), 422)
+    error = body[body.index('id="expenses-0-amount-error"'):]
+    assert "Un montant ne dépasse pas 999 999 999,99 €." in error[:error.index("</p>")]
+    assert 'value="99999999999999999999"' in body  # shown again as typed
+    db.session.refresh(application)
+    assert "Pompes solaires" not in {line.label for line in application.budget_lines}

@@ -63,8 +63,8 @@ def test_add_a_criterion_from_the_call_page(client, manager, draft, typed_weight
 
 
 @pytest.mark.parametrize("weight, message", [
-    ("0", "Le poids doit être strictement positif."),
-    ("1.234", "Le poids a au plus deux décimales."),
+    ("0", "Un nombre de 0,01 à 1 000."),
+    ("1.234", "Un nombre a au plus 2 décimales."),
 ])
 def test_a_bad_weight_comes_back_on_its_field(client, manager, draft, weight, message):
     CriterionFactory(call=draft, name="Pertinence")

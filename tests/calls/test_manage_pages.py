@@ -406,3 +406,14 @@ def test_reviewers_and_applicants_are_refused(client, login_as, line, who):
                              "autorisation-authorised": "0"}).status_code == 403
     db.session.expire_all()
     assert call.state == CallState.DRAFT and line.authorised == Decimal("860000.00")
+
+
+@pytest.mark.parametrize("share", ["150", "0", "1e309", "NaN", "12,345"])
+def test_a_maximum_share_out_of_range_is_refused_under_its_field(client, manager, line, share):
+    """150 % sent the validator's own "%" through %-formatting: an error page instead of a message."""
+    call = a_full_call(line)
+    body = page(client.post(f"/gestion/appels/{call.id}/modifier", data=call_form(max_share_percent=share)), 422)
+    error = body[body.index('id="max_share_percent-error"'):]
+    assert ("Un nombre de 0,01 à 100." if share in ("150", "0") else "nombre") in error[:error.index("</p>")]
+    db.session.refresh(call)
+    assert call.title == "Coopération décentralisée"  # nothing saved

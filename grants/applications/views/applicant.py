@@ -23,6 +23,7 @@ from grants.calls.models import BudgetSection, CallState
 from grants.database import db, utcnow
 from grants.errors import DomainError, InvalidTransition
 from grants.form_errors import attach_domain_error
+from grants.form_fields import record_id, row_version
 from grants.organisations.models import ApplicantKind
 
 bp = Blueprint("applications", __name__)
@@ -33,7 +34,7 @@ NEXT_SECTION = {"identification": "projet", "projet": "budget", "budget": "piece
 
 def posted_version() -> int:
     """The version of the dossier the form was opened on; a form without one never overwrites."""
-    return request.form.get("version", type=int) or -1
+    return request.form.get("version", type=row_version) or -1
 
 
 @bp.app_context_processor
@@ -117,7 +118,7 @@ def start(slug: str):
     options = start_options(call, current_user)
     error = None
     if request.method == "POST":
-        chosen = request.form.get("applicant", type=int)
+        chosen = request.form.get("applicant", type=record_id)
         option = next((o for o in options if o["applicant"].id == chosen), None)
         if option is None:
             error = _("Choisissez au nom de qui vous déposez le dossier.")

@@ -11,6 +11,7 @@ from grants.awards import exports, figures
 from grants.awards.views.decisions import bp
 from grants.calls.models import Call, Programme
 from grants.database import db, utcnow
+from grants.form_fields import record_id, year_number
 from grants.local_time import budget_year, to_local
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -18,7 +19,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def chosen_year() -> int:
     """``?annee=`` when it is a plausible year, else the current budget year."""
-    year = request.args.get("annee", type=int)
+    year = request.args.get("annee", type=year_number)
     return year if year and 2000 <= year <= 2100 else budget_year()
 
 
@@ -30,7 +31,7 @@ def today() -> date:
 @allow(Access.MANAGER)
 def dashboard():
     year = chosen_year()
-    programme_id = request.args.get("programme", type=int)
+    programme_id = request.args.get("programme", type=record_id)
     programmes = db.session.scalars(db.select(Programme).order_by(Programme.name)).all()
     if programme_id not in {p.id for p in programmes}:
         programme_id = None

@@ -31,6 +31,7 @@ from grants.calls.views.public import bp
 from grants.database import db, utcnow
 from grants.errors import DomainError, InvalidTransition
 from grants.form_errors import refuse
+from grants.form_fields import record_id, year_number
 from grants.formatting import local_datetime
 from grants.local_time import budget_year, local_zone, to_local
 
@@ -66,10 +67,10 @@ def known_years(*extra: int) -> list[int]:
 @bp.get("/gestion/appels")
 @allow(Access.MANAGER)
 def manage_list():
-    programme_id = request.args.get("programme", type=int)
+    programme_id = request.args.get("programme", type=record_id)
     state = request.args.get("etat", "")
     state = CallState(state) if state in {s.value for s in CallState} else None
-    year = request.args.get("annee", type=int)
+    year = request.args.get("annee", type=year_number)
     search = request.args.get("q", "").strip()[:200]
     rows = services.call_rows(programme_id=programme_id, state=state, year=year, search=search or None)
     return render_template(
@@ -88,10 +89,10 @@ def create():
     """A new draft call. ``?programme=<id>`` fixes the programme; without it, a select chooses it."""
     fixed = None
     if "programme" in request.args:
-        fixed = db.get_or_404(Programme, request.args.get("programme", type=int) or 0)
+        fixed = db.get_or_404(Programme, request.args.get("programme", type=record_id) or 0)
     programme, programme_error = fixed, None
     if fixed is None and request.method == "POST":
-        programme = db.session.get(Programme, request.form.get("programme", type=int) or 0)
+        programme = db.session.get(Programme, request.form.get("programme", type=record_id) or 0)
         if programme is None:
             programme_error = _("Choisissez le programme qui finance l'appel.")
     form = CallForm()

@@ -17,13 +17,14 @@ from grants.calls.views.public import bp
 from grants.database import db
 from grants.errors import DomainError
 from grants.form_errors import refuse
+from grants.form_fields import year_number
 from grants.formatting import money
 from grants.local_time import budget_year
 
 
 def chosen_year() -> int:
     """``?annee=`` when it is a plausible year, else the current budget year (the civil year in Paris)."""
-    year = request.args.get("annee", type=int)
+    year = request.args.get("annee", type=year_number)
     return year if year and 2000 <= year <= 2100 else budget_year()
 
 

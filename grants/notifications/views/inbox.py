@@ -11,6 +11,7 @@ from grants.access import Access, acting_user, allow, is_applicant
 from grants.calls import followers
 from grants.calls.models import Programme
 from grants.database import db
+from grants.form_fields import page_number
 from grants.notifications import services
 from grants.notifications.forms import PreferencesForm
 from grants.notifications.policies import own_notification_or_404
@@ -32,7 +33,7 @@ def bell():
 @bp.get("/notifications")
 @allow(Access.AUTHENTICATED)
 def index():
-    page = request.args.get("page", 1, type=int)
+    page = request.args.get("page", 1, type=page_number)
     notifications = db.paginate(
         db.select(Notification).where(Notification.recipient_id == current_user.id)
         .order_by(Notification.created_at.desc(), Notification.id.desc()),
@@ -47,7 +48,7 @@ def mark_read(notification_id: int):
     notification = own_notification_or_404(notification_id, current_user)
     services.mark_read(notification)
     db.session.commit()
-    return redirect(url_for("notifications.index", page=request.form.get("page", 1, type=int),
+    return redirect(url_for("notifications.index", page=request.form.get("page", 1, type=page_number),
                             _anchor=f"notification-{notification.id}"))
 
 

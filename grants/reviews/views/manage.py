@@ -24,6 +24,7 @@ from grants.calls.models import BudgetSection, Call
 from grants.database import db
 from grants.errors import DomainError
 from grants.form_errors import refuse
+from grants.form_fields import page_number
 from grants.local_time import local_today
 from grants.reviews import ranking, services
 from grants.reviews.forms import AutoAssignmentForm, ManualAssignmentForm, ScreeningForm
@@ -226,7 +227,7 @@ def ranking_page(call_id: int):
     # The whole ranking is computed (ranks and running sums need it), one page of it is shown: a call
     # of thousands of applications stays a page that opens. The CSV export holds every row.
     pages = max(math.ceil(len(rows) / RANKING_PAGE_SIZE), 1)
-    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    page = min(max(request.args.get("page", 1, type=page_number), 1), pages)
     shown = rows[(page - 1) * RANKING_PAGE_SIZE:page * RANKING_PAGE_SIZE]
     return render_template(
         "reviews/ranking.html", call=call, rows=shown, total=len(rows), page=page, pages=pages,
