@@ -71,7 +71,12 @@ class MoneyField(Field):
 
 
 class FrenchDecimalField(DecimalField):
-    """A number such as a weight or a percentage, typed with a decimal comma ("12,5") or a point."""
+    """A number such as a weight or a percentage, typed with a decimal comma ("12,5") or a point.
+
+    A text input, not ``type=number``: a browser shows "50,00" in a number input as empty and refuses
+    the form; the numeric keypad comes from ``inputmode``."""
+
+    widget = TextInput()
 
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
