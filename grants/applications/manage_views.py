@@ -15,7 +15,7 @@ from grants.access import Access, allow
 from grants.applications import services
 from grants.applications.forms import CorrectionRequestForm
 from grants.applications.models import Application, ApplicationState
-from grants.applications.views import bp
+from grants.applications.views import bp, dossier_timeline
 from grants.calls.models import Call
 from grants.database import db, utcnow
 from grants.errors import DomainError
@@ -29,7 +29,7 @@ def render_dossier(application: Application, form: CorrectionRequestForm | None 
         form.due_at.data = (utcnow() + timedelta(days=15)).replace(second=0, microsecond=0)
     return render_template(
         "applications/manage/dossier.html", application=application, form=form, errors=errors,
-        events=services.timeline(application), corrections=services.corrections_of(application),
+        events=dossier_timeline(application), corrections=services.corrections_of(application),
         can_request_corrections=application.state == ApplicationState.SUBMITTED,
     ), status
 

@@ -17,7 +17,13 @@ from grants.access import Access, acting_user, allow, is_applicant
 from grants.applications import services
 from grants.applications.forms import BudgetForm, IdentificationForm, ProjectForm, WithdrawForm
 from grants.applications.models import ApplicantKind, Application, BudgetLineKind
-from grants.applications.policies import applicants_of, owned_application_or_404
+from grants.applications.policies import (
+    applicants_of,
+    owned_application_or_404,
+    represents,
+    viewable_application_or_404,
+)
+from grants.awards.services import decision_timeline, decisions_by_application
 from grants.calls.models import BudgetSection, CallState
 from grants.database import db, utcnow
 from grants.errors import DomainError, InvalidTransition
@@ -55,14 +61,24 @@ def current_application(call) -> Application | None:
 
 
 def dossier_sections(application: Application) -> list[dict]:
-    """The section navigation of a dossier: each section's page, whether it is complete and open."""
+    """The section navigation of a dossier: each section's page, whether it is open and, while the
+    applicant still works on it, whether it is complete (``None`` once submitted, withdrawn or decided:
+    nothing is left "to complete" then)."""
     editable = services.editable_sections(application)
+    in_progress = application.is_editable_by_applicant
     return [
         {"key": key, "label": services.SECTION_LABELS[key],
          "url": url_for(services.SECTION_ENDPOINTS[key], application_id=application.id),
-         "complete": services.section_complete(application, key), "editable": key in editable}
+         "complete": services.section_complete(application, key) if in_progress else None,
+         "editable": key in editable}
         for key in services.SECTIONS
     ]
+
+
+def dossier_timeline(application: Application) -> list:
+    """The dossier's steps and its decision's (award, changes, payments), oldest first."""
+    return sorted([*services.timeline(application), *decision_timeline(application)],
+                  key=lambda event: (event.occurred_at, event.id))
 
 
 def to_section(application: Application, section: str | None):
@@ -95,7 +111,8 @@ def csrf_failed(form) -> bool:
 @allow(Access.APPLICANT)
 def index():
     rows = services.applications_of(applicants_of(current_user))
-    return render_template("applications/index.html", rows=rows)
+    decisions = decisions_by_application([row.application.id for row in rows])
+    return render_template("applications/index.html", rows=rows, decisions=decisions)
 
 
 def start_options(call, user) -> list[dict]:
@@ -150,7 +167,7 @@ def show(application_id: int):
     return render_template(
         "applications/show.html", application=application, current_section=None,
         editable=services.editable_sections(application), correction=services.open_correction(application),
-        deadline=services.submission_deadline(application), events=services.timeline(application),
+        deadline=services.submission_deadline(application), events=dossier_timeline(application),
         corrections=services.corrections_of(application),
         can_withdraw=application.state in services.WITHDRAWABLE,
     )
@@ -334,7 +351,22 @@ def receipt(application_id: int):
         flash(_("Ce dossier n'est pas encore déposé."), "info")
         return redirect(url_for("applications.submit", application_id=application.id))
     return render_template("applications/receipt.html", application=application, current_section=None,
-                           events=services.timeline(application))
+                           events=dossier_timeline(application))
+
+
+@bp.get("/dossiers/<int:application_id>/recapitulatif")
+@allow(Access.AUTHENTICATED)
+def summary(application_id: int):
+    """The whole dossier on one page laid out for printing (or saving as PDF from the browser): for
+    whoever may read the dossier (its applicant, managers, the reviewers assigned to it)."""
+    application = viewable_application_or_404(current_user, application_id)
+    if represents(current_user, application):
+        back = url_for("applications.show", application_id=application.id)
+    elif current_user.is_manager:
+        back = url_for("applications.manage", application_id=application.id)
+    else:
+        back = None
+    return render_template("applications/summary.html", application=application, back=back, printed_at=utcnow())
 
 
 @bp.route("/dossiers/<int:application_id>/retrait", methods=["GET", "POST"])
