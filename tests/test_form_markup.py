@@ -1,6 +1,7 @@
 """Forms are checked on the server, the single source of truth: every form of every template carries
 ``novalidate`` (the browser's own checks would stop a form before the server can say what is wrong,
-in its words, in the error summary), and a group of checkboxes is never ``required`` box by box."""
+in its words, in the error summary), a group of checkboxes is never ``required`` box by box, and no
+field is an ``<input type=number>``, which a browser empties when it holds "12,5"."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from pathlib import Path
 
 from flask import render_template_string
 from flask_wtf import FlaskForm
-from wtforms import RadioField
+from wtforms import DecimalField, IntegerField, RadioField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired
+from wtforms.validators import DataRequired, InputRequired, NumberRange
 
 from grants.calls.forms import MultiCheckboxField
 
@@ -58,3 +59,24 @@ def test_the_error_summary_links_a_group_to_its_first_box(app):
     assert 'href="#sections-0"' in html and 'id="sections-0"' in html
     assert 'href="#verdict-0"' in html and 'id="verdict-0"' in html
     assert "data-autofocus" in html  # app.js moves the focus to the summary
+
+
+class CountForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    beneficiaries = IntegerField("Bénéficiaires", validators=[InputRequired(), NumberRange(min=0, max=10**6)])
+    share = DecimalField("Part", validators=[InputRequired(), NumberRange(min=0, max=100)])
+
+
+def test_no_field_is_a_number_input_that_a_browser_would_empty(app):
+    """A browser sends "" for "2 400" or "12,5" in an <input type=number>: the typed value is lost."""
+    with app.test_request_context():
+        html = render_template_string('{% from "macros/forms.html" import field %}'
+                                      "{{ field(form.beneficiaries) }}{{ field(form.share) }}",
+                                      form=CountForm(data={"beneficiaries": 2400}))
+    count = re.search(r'<input[^>]*id="beneficiaries"[^>]*>', html).group(0)
+    share = re.search(r'<input[^>]*id="share"[^>]*>', html).group(0)
+    assert 'type="text"' in count and 'inputmode="numeric"' in count and 'value="2400"' in count
+    assert 'type="text"' in share and 'inputmode="decimal"' in share
+    assert not re.search(r"\s(min|max|step)=", count + share)  # number-input attributes, meaningless on text
