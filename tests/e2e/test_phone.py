@@ -92,7 +92,7 @@ def test_the_association_journey_fits_a_phone(stack, browse):
     dossier_pages = [f"/dossiers/{draft}"] + [
         f"/dossiers/{draft}/{segment}" for segment in ("identification", "projet", "budget", "pieces", "depot")
     ]
-    for path in ("/mon-espace", "/dossiers", *dossier_pages, f"/dossiers/{draft}/retrait",
+    for path in ("/mon-espace", "/dossiers", f"/appels/{arranged['call']}/deposer", *dossier_pages, f"/dossiers/{draft}/retrait",
                  f"/dossiers/{funded}", f"/dossiers/{funded}/recu", f"/dossiers/{funded}/recapitulatif",
                  "/association", f"/association/{arranged['organisation_id']}/modifier",
                  f"/association/{arranged['organisation_id']}/membres", "/notifications", "/compte",
