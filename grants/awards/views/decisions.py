@@ -1,8 +1,8 @@
 """Decisions and the envelope ledger: the managers' decision page of an application (award, reject,
 waiting list, amendments, cancellation, payments and the application's ledger rows).
 
-The committee pages are in grants.awards.committee_views, the envelope dashboard and the exports in
-grants.awards.dashboard_views; all are registered on ``bp``."""
+The committee pages are in grants.awards.views.committee, the envelope dashboard and the exports in
+grants.awards.views.dashboard; all are registered on ``bp``."""
 
 from __future__ import annotations
 
@@ -48,8 +48,11 @@ FORMS = {
 
 @bp.app_context_processor
 def applicant_decision_helpers():
-    # templates/awards/_applicant_decision.html reads the decision through this, on any page.
-    return {"decision_for_applicant": services.decision_for_applicant}
+    # The applicant's pages (an area below awards) read the decision through these, on any page:
+    # templates/awards/_applicant_decision.html, the dossier's status line and timeline, "Mes dossiers".
+    return {"decision_for_applicant": services.decision_for_applicant,
+            "decisions_by_application": services.decisions_by_application,
+            "decision_timeline": services.decision_timeline}
 
 
 
@@ -222,7 +225,3 @@ def recover(application_id: int):
         return _("Titre de recette de %(amount)s enregistré.", amount=money(movement.amount))
 
     return handle(application, "recovery", operation, "")
-
-
-# The other managers' pages, registered on ``bp`` when imported: at the bottom, as they import ``bp``.
-from grants.awards import committee_views, dashboard_views  # noqa: E402, F401

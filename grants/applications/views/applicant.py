@@ -16,19 +16,19 @@ from sqlalchemy.orm.exc import StaleDataError
 from grants.access import Access, acting_user, allow, is_applicant
 from grants.applications import services
 from grants.applications.forms import BudgetForm, IdentificationForm, ProjectForm, WithdrawForm
-from grants.applications.models import ApplicantKind, Application, BudgetLineKind
+from grants.applications.models import Application, BudgetLineKind
 from grants.applications.policies import (
     applicants_of,
     owned_application_or_404,
     represents,
     viewable_application_or_404,
 )
-from grants.awards.services import decision_timeline, decisions_by_application
+from grants.calls.listing import call_for_page
 from grants.calls.models import BudgetSection, CallState
 from grants.database import db, utcnow
 from grants.errors import DomainError, InvalidTransition
 from grants.form_errors import attach_domain_error
-from grants.home.services import call_for_page
+from grants.organisations.models import ApplicantKind
 
 bp = Blueprint("applications", __name__)
 
@@ -75,12 +75,6 @@ def dossier_sections(application: Application) -> list[dict]:
     ]
 
 
-def dossier_timeline(application: Application) -> list:
-    """The dossier's steps and its decision's (award, changes, payments), oldest first."""
-    return sorted([*services.timeline(application), *decision_timeline(application)],
-                  key=lambda event: (event.occurred_at, event.id))
-
-
 def to_section(application: Application, section: str | None):
     if section is None:
         return redirect(url_for("applications.submit", application_id=application.id))
@@ -111,8 +105,7 @@ def csrf_failed(form) -> bool:
 @allow(Access.APPLICANT)
 def index():
     rows = services.applications_of(applicants_of(current_user))
-    decisions = decisions_by_application([row.application.id for row in rows])
-    return render_template("applications/index.html", rows=rows, decisions=decisions)
+    return render_template("applications/index.html", rows=rows)
 
 
 def start_options(call, user) -> list[dict]:
@@ -167,7 +160,7 @@ def show(application_id: int):
     return render_template(
         "applications/show.html", application=application, current_section=None,
         editable=services.editable_sections(application), correction=services.open_correction(application),
-        deadline=services.submission_deadline(application), events=dossier_timeline(application),
+        deadline=services.submission_deadline(application), events=services.timeline(application),
         corrections=services.corrections_of(application),
         can_withdraw=application.state in services.WITHDRAWABLE,
     )
@@ -351,7 +344,7 @@ def receipt(application_id: int):
         flash(_("Ce dossier n'est pas encore déposé."), "info")
         return redirect(url_for("applications.submit", application_id=application.id))
     return render_template("applications/receipt.html", application=application, current_section=None,
-                           events=dossier_timeline(application))
+                           events=services.timeline(application))
 
 
 @bp.get("/dossiers/<int:application_id>/recapitulatif")
@@ -391,7 +384,3 @@ def withdraw(application_id: int):
     status = 422 if request.method == "POST" else 200
     return render_template("applications/withdraw.html", application=application, current_section=None,
                            form=form, error=error), status
-
-
-# The managers' pages, registered on ``bp`` when imported: at the bottom, as they import ``bp`` from here.
-from grants.applications import attachment_views, manage_views  # noqa: E402,F401
