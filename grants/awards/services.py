@@ -29,7 +29,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from grants.applications.models import Application, ApplicationState
+from grants.audit.models import AuditEvent
 from grants.audit.services import record_event, record_transition
+from grants.audit.services import timeline as audit_timeline
 from grants.awards.models import Decision, EnvelopeMovement, MovementKind, Outcome, PaymentTranche
 from grants.calls.models import BudgetSection, CallEnvelope
 from grants.database import db, to_money, utcnow
@@ -390,6 +392,13 @@ def decision_of(application: Application) -> Decision | None:
     return db.session.scalar(db.select(Decision).where(Decision.application_id == application.id))
 
 
+def decision_timeline(application: Application) -> list[AuditEvent]:
+    """The audit rows of the decision on ``application``, oldest first: the waiting list, changes of
+    amount, payments, recoveries, cancellation (the award or refusal itself is an application row)."""
+    decision = decision_of(application)
+    return [] if decision is None else audit_timeline("decision", decision.id)
+
+
 def movements_of(decision: Decision | None) -> list[EnvelopeMovement]:
     if decision is None:
         return []
@@ -397,6 +406,14 @@ def movements_of(decision: Decision | None) -> list[EnvelopeMovement]:
         db.select(EnvelopeMovement).options(sa.orm.joinedload(EnvelopeMovement.actor))
         .where(EnvelopeMovement.decision_id == decision.id).order_by(EnvelopeMovement.id)
     ).all()
+
+
+def decisions_by_application(application_ids: list[int]) -> dict[int, Decision]:
+    """The decisions on these applications, cancelled ones included, by application id (one statement)."""
+    if not application_ids:
+        return {}
+    decisions = db.session.scalars(db.select(Decision).where(Decision.application_id.in_(application_ids)))
+    return {decision.application_id: decision for decision in decisions}
 
 
 @dataclass(frozen=True)

@@ -201,6 +201,9 @@ class ApplicationRow:
     outcome: Outcome | None
     amount_requested: Decimal | None
     updated_at: datetime
+    awarded: Decimal | None = None
+    paid: Decimal | None = None
+    cancelled: bool = False
 
 
 @dataclass
@@ -274,6 +277,9 @@ def applicant_dashboard(user: User, now: datetime | None = None) -> ApplicantDas
                 Decision.outcome,
                 Application.amount_requested,
                 Application.updated_at,
+                Decision.amount,
+                Decision.paid,
+                Decision.cancelled_at.is_not(None),
                 Application.call_id,
                 Application.applicant_id,
             )
@@ -281,11 +287,12 @@ def applicant_dashboard(user: User, now: datetime | None = None) -> ApplicantDas
             .join(Applicant, Applicant.id == Application.applicant_id)
             .outerjoin(Organisation, Organisation.id == Applicant.organisation_id)
             .outerjoin(User, User.id == Applicant.person_id)
-            .outerjoin(Decision, sa.and_(Decision.application_id == Application.id, Decision.cancelled_at.is_(None)))
+            .outerjoin(Decision, Decision.application_id == Application.id)
             .where(Application.applicant_id.in_(applicant_ids))
             .order_by(Application.updated_at.desc(), Application.id.desc())
         ).all()
-        applications = [ApplicationRow(*row[:10]) for row in rows]
+        applications = [ApplicationRow(*row[:10], awarded=row[10], paid=row[11], cancelled=bool(row[12]))
+                        for row in rows]
         active_calls = {row.call_id for row in rows if row.state != ApplicationState.WITHDRAWN}
     else:
         active_calls = set()

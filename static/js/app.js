@@ -5,6 +5,11 @@
      irreversible action (withdraw, award, delete).
    - .table-wrap: a table wider than the screen scrolls sideways; the scrolling region is made
      reachable with the keyboard (and named after the table's caption).
+   - [data-menu-toggle]: the header's menu button on phones (a disclosure: aria-expanded on the
+     button, the menu named by aria-controls); Escape closes it and gives the focus back. Without
+     this file the button stays hidden and the menu stays open.
+   - [data-print]: a button that opens the browser's print dialog (hidden without this file: the
+     browser's own Print command does the same).
    No inline script anywhere: the Content-Security-Policy only allows this file. */
 (function () {
   "use strict";
@@ -54,7 +59,39 @@
     });
   }
 
+  function setUpMenuButton() {
+    var button = document.querySelector("[data-menu-toggle]");
+    var menu = button && document.getElementById(button.getAttribute("aria-controls"));
+    if (!menu) {
+      return;
+    }
+    function setOpen(open) {
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+    setOpen(false);
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      setOpen(button.getAttribute("aria-expanded") !== "true");
+    });
+    menu.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && button.getAttribute("aria-expanded") === "true"
+          && button.offsetParent !== null) {
+        setOpen(false);
+        button.focus();
+      }
+    });
+  }
+
+  function setUpPrintButtons() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () { window.print(); });
+    });
+  }
+
   function onReady() {
+    setUpMenuButton();
+    setUpPrintButtons();
     focusErrorSummary();
     makeScrollableTablesFocusable();
   }

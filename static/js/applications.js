@@ -43,9 +43,14 @@
     }
     var balance = form.querySelector("[data-balance]");
     if (balance) {
-      balance.textContent = expenses === resources
-        ? balance.getAttribute("data-balanced")
-        : balance.getAttribute("data-gap") + " " + formatCents(expenses - resources);
+      // An empty budget is not a balanced one.
+      if (expenses === 0 && resources === 0) {
+        balance.textContent = balance.getAttribute("data-empty");
+      } else if (expenses === resources) {
+        balance.textContent = balance.getAttribute("data-balanced");
+      } else {
+        balance.textContent = balance.getAttribute("data-gap") + " " + formatCents(expenses - resources);
+      }
       balance.classList.toggle("budget-unbalanced", expenses !== resources);
     }
   }

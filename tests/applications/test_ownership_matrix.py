@@ -107,8 +107,8 @@ def test_nobody_else_reaches_a_dossier(app, dossier, identity):
         else:  # manager
             if manager_page:
                 ok = response.status_code == (200 if method == "GET" else 422)
-            elif rule.endpoint == "applications.download_attachment":
-                ok = response.status_code == 200  # managers read the attachments
+            elif rule.endpoint in ("applications.download_attachment", "applications.summary"):
+                ok = response.status_code == 200  # managers read the attachments and the printable summary
             else:
                 ok = response.status_code in (403, 404)
         if not ok:

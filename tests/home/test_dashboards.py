@@ -222,11 +222,32 @@ def test_an_applicant_sees_the_outcome_of_a_decided_application(client, login_as
     alice = member_of()
     application = SubmittedApplicationFactory(applicant=applicant_of(alice), state=ApplicationState.DECIDED,
                                               title="Projet accordé")
-    db.session.add(Decision(application=application, outcome=Outcome.AWARDED, section=BudgetSection.OPERATING,
-                            amount=Decimal("4000.00"), decided_by_id=ManagerFactory().id))
+    decision = Decision(application=application, outcome=Outcome.AWARDED, section=BudgetSection.OPERATING,
+                        amount=Decimal("5500.00"), decided_by_id=ManagerFactory().id)
+    db.session.add(decision)
     db.session.commit()
     login_as(alice)
-    assert "Subvention accordée" in page(client)
+    assert "Accordé : 5 500,00 € — rien de versé pour l'instant" in page(client)
+
+    decision.paid = Decimal("3300.00")
+    db.session.commit()
+    body = page(client)
+    assert "Accordé : 5 500,00 € — 3 300,00 € versés" in body
+    assert ">Décidé<" not in body
+
+
+def test_a_cancelled_grant_reads_as_cancelled_not_as_awarded(client, login_as):
+    from grants.models import Decision, Outcome
+
+    alice = member_of()
+    application = SubmittedApplicationFactory(applicant=applicant_of(alice), state=ApplicationState.DECIDED)
+    db.session.add(Decision(application=application, outcome=Outcome.AWARDED, section=BudgetSection.OPERATING,
+                            amount=Decimal("0.00"), decided_by_id=ManagerFactory().id, cancelled_at=utcnow()))
+    db.session.commit()
+    login_as(alice)
+    body = page(client)
+    assert "Subvention annulée" in body
+    assert "Accordé" not in body
 
 
 def test_open_calls_show_the_time_left_against_the_paris_deadline(client, login_as):

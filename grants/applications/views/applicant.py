@@ -17,7 +17,12 @@ from grants.access import Access, acting_user, allow, is_applicant
 from grants.applications import services
 from grants.applications.forms import BudgetForm, IdentificationForm, ProjectForm, WithdrawForm
 from grants.applications.models import Application, BudgetLineKind
-from grants.applications.policies import applicants_of, owned_application_or_404
+from grants.applications.policies import (
+    applicants_of,
+    owned_application_or_404,
+    represents,
+    viewable_application_or_404,
+)
 from grants.calls.listing import call_for_page
 from grants.calls.models import BudgetSection, CallState
 from grants.database import db, utcnow
@@ -57,12 +62,16 @@ def current_application(call) -> Application | None:
 
 
 def dossier_sections(application: Application) -> list[dict]:
-    """The section navigation of a dossier: each section's page, whether it is complete and open."""
+    """The section navigation of a dossier: each section's page, whether it is open and, while the
+    applicant still works on it, whether it is complete (``None`` once submitted, withdrawn or decided:
+    nothing is left "to complete" then)."""
     editable = services.editable_sections(application)
+    in_progress = application.is_editable_by_applicant
     return [
         {"key": key, "label": services.SECTION_LABELS[key],
          "url": url_for(services.SECTION_ENDPOINTS[key], application_id=application.id),
-         "complete": services.section_complete(application, key), "editable": key in editable}
+         "complete": services.section_complete(application, key) if in_progress else None,
+         "editable": key in editable}
         for key in services.SECTIONS
     ]
 
@@ -337,6 +346,21 @@ def receipt(application_id: int):
         return redirect(url_for("applications.submit", application_id=application.id))
     return render_template("applications/receipt.html", application=application, current_section=None,
                            events=services.timeline(application))
+
+
+@bp.get("/dossiers/<int:application_id>/recapitulatif")
+@allow(Access.AUTHENTICATED)
+def summary(application_id: int):
+    """The whole dossier on one page laid out for printing (or saving as PDF from the browser): for
+    whoever may read the dossier (its applicant, managers, the reviewers assigned to it)."""
+    application = viewable_application_or_404(current_user, application_id)
+    if represents(current_user, application):
+        back = url_for("applications.show", application_id=application.id)
+    elif current_user.is_manager:
+        back = url_for("applications.manage", application_id=application.id)
+    else:
+        back = None
+    return render_template("applications/summary.html", application=application, back=back, printed_at=utcnow())
 
 
 @bp.route("/dossiers/<int:application_id>/retrait", methods=["GET", "POST"])

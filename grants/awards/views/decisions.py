@@ -48,8 +48,11 @@ FORMS = {
 
 @bp.app_context_processor
 def applicant_decision_helpers():
-    # templates/awards/_applicant_decision.html reads the decision through this, on any page.
-    return {"decision_for_applicant": services.decision_for_applicant}
+    # The applicant's pages (an area below awards) read the decision through these, on any page:
+    # templates/awards/_applicant_decision.html, the dossier's status line and timeline, "Mes dossiers".
+    return {"decision_for_applicant": services.decision_for_applicant,
+            "decisions_by_application": services.decisions_by_application,
+            "decision_timeline": services.decision_timeline}
 
 
 
