@@ -117,8 +117,12 @@ def has_conflict(reviewer: User, application: Application) -> bool:
 def declare_conflict(reviewer: User, applicant: Applicant, reason: str, *, now: datetime | None = None
                      ) -> ConflictOfInterest:
     """A reviewer declares a tie to an applicant. From then on he is never assigned its applications,
-    and he steps aside (with this reason) from those assigned to him that he has not submitted yet."""
+    and he steps aside (with this reason) from those assigned to him that he has not submitted yet.
+    Only an applicant he may see (:func:`declarable_applicants`) can be named: a forged id of a private
+    individual is refused as if it did not exist, and his name never reaches the reviewer's list."""
     reason = (reason or "").strip()
+    if applicant.id not in {applicant_id for applicant_id, _name in declarable_applicants(reviewer)}:
+        raise DomainError(_("Choisissez un porteur dans la liste."), field="applicant")
     if not reason:
         raise DomainError(_("Précisez la nature du lien avec ce porteur."), field="reason")
     existing = db.session.scalar(sa.select(ConflictOfInterest).where(
@@ -163,16 +167,32 @@ def declared_conflicts(reviewer: User) -> list[tuple[ConflictOfInterest, str]]:
     ).tuples().all())
 
 
-def declarable_applicants() -> list[tuple[int, str]]:
-    """Applicants a reviewer may declare a tie with: those who have submitted an application."""
-    rows = db.session.execute(
-        sa.select(Applicant.id, sa.func.coalesce(Organisation.name, User.full_name))
+def declarable_applicants(reviewer: User) -> list[tuple[int, str]]:
+    """The applicants a reviewer may declare a tie with, as ``(applicant id, label)`` sorted by label.
+
+    Privacy decides the list, as on the research funders' platforms: a reviewer names only parties he
+    may legitimately see. Those are the organisations that have submitted an application (legal
+    persons, whose name and SIRET are public in the SIRENE register; the SIRET tells namesakes apart),
+    and the applicants of the dossiers assigned to him, which he reads anyway (individuals included).
+    A private individual who applied is never listed to other reviewers: a tie to one is declared from
+    the dossier itself, once it is assigned (recusal), and the declaration then covers his later
+    applications too. Two statements."""
+    organisations = db.session.execute(
+        sa.select(Applicant.id, Organisation.name, Organisation.siret)
+        .join(Organisation, Organisation.id == Applicant.organisation_id)
+        .where(sa.exists().where(Application.applicant_id == Applicant.id, Application.submitted_at.is_not(None)))
+    ).all()
+    assigned = db.session.execute(
+        sa.select(Applicant.id, sa.func.coalesce(Organisation.name, User.full_name), Organisation.siret)
+        .join(Application, Application.applicant_id == Applicant.id)
+        .join(ReviewAssignment, ReviewAssignment.application_id == Application.id)
         .outerjoin(Organisation, Organisation.id == Applicant.organisation_id)
         .outerjoin(User, User.id == Applicant.person_id)
-        .where(sa.exists().where(Application.applicant_id == Applicant.id,
-                                 Application.submitted_at.is_not(None)))
+        .where(ReviewAssignment.reviewer_id == reviewer.id, ReviewAssignment.state == AssignmentState.ASSIGNED)
     ).all()
-    return sorted(((applicant_id, name) for applicant_id, name in rows), key=lambda row: row[1].lower())
+    labels = {applicant_id: f"{name} (SIRET {siret})" if siret else name
+              for applicant_id, name, siret in [*organisations, *assigned]}
+    return sorted(labels.items(), key=lambda row: row[1].lower())
 
 
 # ---------------------------------------------------------------- assignment
