@@ -28,4 +28,4 @@ def test_the_key_columns_come_first_and_the_others_are_secondary(client, login_a
         assert [c.get("data-label") for c in cells[2:5]] == KEY_COLUMNS[2:]
         assert len(cells) == len(headers)  # every secondary figure also has its column on a wide screen
         compact = "".join(cells[1].find(".//span[@class='cell-hint ranking-compact']").itertext())
-        assert "normalisée" in compact and "évaluations" in compact
+        assert "normalisée" in compact and "évaluation" in compact
