@@ -167,25 +167,32 @@ def save_review(assignment: ReviewAssignment, reviewer: User, entry: ReviewInput
     if errors:
         raise ReviewRefused(errors)
 
+    changed = review is None
     if review is None:
         review = Review(assignment=assignment, state=ReviewState.DRAFT, comment="")
         db.session.add(review)
-    review.opinion = opinion
-    review.suggested_amount = suggested
-    review.comment = (entry.comment or "").strip()
+    comment = (entry.comment or "").strip()
+    changed |= (review.opinion, review.suggested_amount, review.comment) != (opinion, suggested, comment)
+    review.opinion, review.suggested_amount, review.comment = opinion, suggested, comment
     existing = {s.criterion_id: s for s in review.scores}
     for criterion_id, criterion in criteria.items():
-        comment = (entry.mark_comments.get(criterion_id) or "").strip()
+        note = (entry.mark_comments.get(criterion_id) or "").strip()
         score = existing.get(criterion_id)
         if criterion_id not in marks:
             if score is not None:
                 review.scores.remove(score)
+                changed = True
             continue
         if score is None:
-            review.scores.append(CriterionScore(criterion=criterion, score=marks[criterion_id], comment=comment))
-        else:
-            score.score, score.comment = marks[criterion_id], comment
-    review.updated_at = utcnow()  # also when nothing changed: the reviewer sees when his draft was saved
+            review.scores.append(CriterionScore(criterion=criterion, score=marks[criterion_id], comment=note))
+            changed = True
+        elif (score.score, score.comment) != (marks[criterion_id], note):
+            score.score, score.comment = marks[criterion_id], note
+            changed = True
+    if changed:
+        # Only a real change dates the draft: an autosave of the same content leaves a checked draft
+        # confirmable (see draft_version).
+        review.updated_at = utcnow()
     db.session.flush()
     return review
 
@@ -194,6 +201,13 @@ def draft_version(review: Review | None) -> str:
     """A token of the draft's last save, carried by the confirmation page: transmitting a draft that has
     changed since it was checked (an autosave in another tab) is refused."""
     return "" if review is None else review.updated_at.isoformat()
+
+
+def transmission_errors(review: Review) -> list[DomainError]:
+    """What the saved draft still lacks to be transmitted (nothing: it may be)."""
+    return _completeness_errors(list(review.assignment.application.call.criteria),
+                                {s.criterion_id: s.score for s in review.scores}, review.opinion,
+                                review.suggested_amount)
 
 
 def submit_review(assignment: ReviewAssignment, reviewer: User, *, version: str | None = None,
@@ -208,9 +222,7 @@ def submit_review(assignment: ReviewAssignment, reviewer: User, *, version: str 
         raise DomainError(_("Enregistrez d'abord votre notation."))
     if version is not None and version != draft_version(review):
         raise DomainError(_("Votre brouillon a changé depuis sa vérification : vérifiez-le de nouveau."))
-    marks = {s.criterion_id: s.score for s in review.scores}
-    errors = _completeness_errors(list(assignment.application.call.criteria), marks, review.opinion,
-                                  review.suggested_amount)
+    errors = transmission_errors(review)
     if errors:
         raise ReviewRefused(errors)
     review.submitted_at = now or utcnow()

@@ -141,6 +141,10 @@ def confirm_submission(assignment_id: int):
     review = assignment.review
     if review is None or review.state == ReviewState.SUBMITTED:
         return redirect(url_for("reviews.assignment", assignment_id=assignment_id))
+    if request.method == "GET" and scoring.transmission_errors(review):
+        # Reached by its address with an incomplete draft: the check, with its messages, comes first.
+        flash(_("Vérifiez d'abord votre notation : elle n'est pas complète."), "warning")
+        return redirect(url_for("reviews.assignment", assignment_id=assignment_id))
     form = SubmissionForm()
     if request.method == "POST" and form.validate_on_submit():
         try:

@@ -204,3 +204,13 @@ def test_a_decided_individuals_dossier_stays_hidden_from_other_reviewers(client,
 
 def _applicant_id(organisation):
     return db.session.scalar(db.select(Applicant.id).where(Applicant.organisation_id == organisation.id))
+
+
+def test_an_autosave_of_the_same_content_keeps_the_checked_draft_confirmable(client, login_as, desk):
+    login_as(desk["reviewer"])
+    url = f"/evaluation/{desk['assignments'][0].id}"
+    assert client.post(url, data=marks(desk, action="submit")).status_code == 302
+    version = scoring.draft_version(review_of(desk["assignments"][0]))
+    assert client.post(f"{url}/brouillon", data=marks(desk)).get_json()["saved"] is True  # a late autosave
+    assert client.post(f"{url}/transmettre", data={"version": version}).status_code == 302
+    assert review_of(desk["assignments"][0]).state == ReviewState.SUBMITTED

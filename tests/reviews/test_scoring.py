@@ -190,6 +190,8 @@ def test_the_confirmation_refuses_an_incomplete_draft(client, login_as, setting)
     url = f"/evaluation/{setting['assignment'].id}"
     a, b = setting["criteria"]
     client.post(url, data={f"score_{a.id}": "4", "action": "save"})
+    page = client.get(f"{url}/transmettre")
+    assert page.status_code == 302 and page.headers["Location"].endswith(url)  # checked first
     version = scoring.draft_version(own_review(setting))
     refused = client.post(f"{url}/transmettre", data={"version": version})
     body = refused.get_data(as_text=True)
