@@ -1,8 +1,9 @@
 """Instruction: eligibility screening, reviewer assignment with conflicts of interest, the reviewer's desk
 and scoring, aggregation and the ranking of a call.
 
-This module holds the reviewers' pages (``/evaluation``): their assignments, one dossier with its
-scoring form, recusal, and the declaration of conflicts of interest. A reviewer reaches only his own
+This module holds the reviewers' pages (``/evaluation``): their assignments, one dossier beside its
+scoring form (saved as a draft by hand or in the background, checked whole, then confirmed on a page of
+its own), recusal, and the declaration of conflicts of interest. A reviewer reaches only his own
 assignments: any other id is a 404, whether it exists or not. The managers' pages (screening,
 assignment, ranking) are in grants.reviews.manage_views."""
 
