@@ -170,11 +170,13 @@ def measure(app, world: World, page: str, token: str) -> tuple[int, list[str]]:
     if page == "calls":
         client = app.test_client()
         request = lambda: client.get("/appels/")  # noqa: E731
-    elif page in ("manager_application", "ranking", "envelopes"):
+    elif page in ("manager_application", "ranking", "envelopes", "manager_list", "screening"):
         client = signed_in(app, world.manager)
         path = {"manager_application": f"/gestion/dossiers/{world.under_review[0].id}",
                 "ranking": f"/gestion/appels/{world.review_call.id}/classement",
-                "envelopes": "/gestion/enveloppes"}[page]
+                "envelopes": "/gestion/enveloppes",
+                "manager_list": f"/gestion/appels/{world.review_call.id}/dossiers",
+                "screening": f"/gestion/appels/{world.review_call.id}/recevabilite"}[page]
         request = lambda: client.get(path)  # noqa: E731
     elif page == "applicant_application":
         client = signed_in(app, world.member)
@@ -230,6 +232,8 @@ PAGES = [
     "reviewer_desk",
     "ranking",
     "envelopes",
+    "manager_list",
+    "screening",
     "draft_save",
     "award",
 ]

@@ -28,6 +28,7 @@ from flask import url_for
 from flask_babel import format_percent
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -676,15 +677,38 @@ def applications_of(applicants: list[Applicant], now: datetime | None = None) ->
 SUBMITTED_STATES = tuple(s for s in ApplicationState if s not in (ApplicationState.DRAFT,))
 
 
-def call_applications(call: Call, state: ApplicationState | None = None) -> list[Application]:
-    """A call's applications as managers see them: everything but drafts, in order of arrival."""
+MANAGER_PAGE_SIZE = 50
+
+
+def _managed(call_id: int, state: ApplicationState | None) -> tuple:
+    conditions = (Application.call_id == call_id, Application.state != ApplicationState.DRAFT)
+    return conditions if state is None else (*conditions, Application.state == state)
+
+
+def call_applications(call: Call, state: ApplicationState | None = None, *, page: int = 1,
+                      per_page: int | None = None) -> Pagination:
+    """One page of a call's applications as managers see them: everything but drafts (or one state), in
+    order of arrival. A count and a page with its applicants: the same statements for 10 or 10,000."""
     query = (
         sa.select(Application)
-        .where(Application.call_id == call.id, Application.state != ApplicationState.DRAFT)
+        .where(*_managed(call.id, state))
         .options(sa.orm.selectinload(Application.applicant).selectinload(Applicant.organisation),
                  sa.orm.selectinload(Application.applicant).selectinload(Applicant.person))
         .order_by(Application.submitted_at.is_(None), Application.submitted_at, Application.id)
     )
-    if state is not None:
-        query = query.where(Application.state == state)
-    return db.session.scalars(query).all()
+    return db.paginate(query, page=page, per_page=per_page or MANAGER_PAGE_SIZE, error_out=False)
+
+
+def next_in_call(application: Application, state: ApplicationState | None = None) -> int | None:
+    """The id of the dossier after ``application`` in its call's list (order of arrival; in ``state`` when
+    the manager filtered the list by it), or None at the end. One statement."""
+    if application.submitted_at is None:
+        return None
+    return db.session.scalar(
+        sa.select(Application.id)
+        .where(*_managed(application.call_id, state), sa.or_(
+            Application.submitted_at > application.submitted_at,
+            sa.and_(Application.submitted_at == application.submitted_at, Application.id > application.id)))
+        .order_by(Application.submitted_at, Application.id)
+        .limit(1)
+    )

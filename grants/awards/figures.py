@@ -7,6 +7,7 @@ here and drawn by the templates as inline SVG (no script: the CSP forbids inline
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -15,7 +16,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from grants.applications.models import Application, ApplicationState
-from grants.awards.models import Decision, EnvelopeMovement, MovementKind, Outcome
+from grants.awards.models import CommitteeSession, Decision, EnvelopeMovement, MovementKind, Outcome
 from grants.calls.models import BudgetSection, Call, CallEnvelope, CallFunder, Programme
 from grants.database import Money, UTCDateTime, db
 from grants.local_time import to_local
@@ -180,27 +181,38 @@ def _hour_of(column):
 
 
 def consumption(call_filter) -> list[ConsumptionPoint]:
-    """Cumulative committed and paid, day by day (Paris days; a payment counts on its payment date),
-    from the ledger of the selected calls. One query, which sums the ledger by kind, payment date and
-    hour in the database: the page costs the same whatever the number of movements."""
+    """Cumulative committed and paid, day by day (Paris days), from the ledger of the selected calls.
+
+    A commitment counts on the day of its decision (the committee's date when a committee took it), a
+    change of amount on the day it was recorded, a payment on its payment date but never before its
+    decision's day: a payment typed with an earlier date (a ledger filled in after the fact) would draw
+    more paid than committed, and no euro is paid before it is committed. So the paid line never rises
+    above the committed one. One query, which sums the ledger by kind and dates in the database (hours
+    for instants): the page costs the same whatever the number of movements."""
     daily: dict[date, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    hour = _hour_of(EnvelopeMovement.created_at)
-    for kind, amount, hour_start, effective_on in db.session.execute(
-        db.select(EnvelopeMovement.kind, sa.func.sum(EnvelopeMovement.amount, type_=Money()), hour,
-                  EnvelopeMovement.effective_on)
+    recorded, decided = _hour_of(EnvelopeMovement.created_at), _hour_of(Decision.decided_at)
+    for kind, amount, recorded_hour, effective_on, held_on, decided_hour in db.session.execute(
+        db.select(EnvelopeMovement.kind, sa.func.sum(EnvelopeMovement.amount, type_=Money()), recorded,
+                  EnvelopeMovement.effective_on, CommitteeSession.held_on, decided)
         .join(CallEnvelope, EnvelopeMovement.envelope_id == CallEnvelope.id)
-        .join(Call, CallEnvelope.call_id == Call.id).where(call_filter)
-        .group_by(EnvelopeMovement.kind, hour, EnvelopeMovement.effective_on)
+        .join(Call, CallEnvelope.call_id == Call.id)
+        .outerjoin(Decision, EnvelopeMovement.decision_id == Decision.id)
+        .outerjoin(CommitteeSession, Decision.committee_session_id == CommitteeSession.id)
+        .where(call_filter)
+        .group_by(EnvelopeMovement.kind, recorded, EnvelopeMovement.effective_on, CommitteeSession.held_on, decided)
     ):
-        day = effective_on or to_local(hour_start).date()
-        if kind in (MovementKind.COMMITMENT, MovementKind.INCREASE):
-            daily[day][0] += amount
+        recorded_on = to_local(recorded_hour).date()
+        decided_on = held_on or (to_local(decided_hour).date() if decided_hour is not None else recorded_on)
+        if kind == MovementKind.COMMITMENT:
+            daily[decided_on][0] += amount
+        elif kind == MovementKind.INCREASE:
+            daily[recorded_on][0] += amount
         elif kind in (MovementKind.DECREASE, MovementKind.CANCELLATION):
-            daily[day][0] -= amount
+            daily[recorded_on][0] -= amount
         elif kind == MovementKind.PAYMENT:
-            daily[day][1] += amount
+            daily[max(effective_on or recorded_on, decided_on)][1] += amount
         else:
-            daily[day][1] -= amount
+            daily[effective_on or recorded_on][1] -= amount
     points, committed, paid = [], ZERO, ZERO
     for day in sorted(daily):
         committed += daily[day][0]
@@ -282,32 +294,52 @@ class LineChart:
     bottom: int
     committed_points: str
     paid_points: str
-    envelope_y: float | None
+    envelope_y: float | None  # None when the envelope is off the scale (or nil)
     x_ticks: list[Tick]
     y_ticks: list[Tick]
 
 
-def _nice_ceiling(value: Decimal) -> Decimal:
-    """1, 2 or 5 times a power of ten, at least ``value``: round figures on the axis."""
+# When the envelope is more than this many times what is committed, drawing it would flatten both lines
+# against the axis: the scale then fits the figures, and the legend gives the envelope in words.
+ENVELOPE_OFF_SCALE = 4
+NICE_STEPS = (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10))
+
+
+def _nice_scale(value: Decimal, intervals: int = 4) -> tuple[Decimal, Decimal]:
+    """The top of the axis and its step: the step is 1, 2, 2.5 or 5 times a power of ten, and the top
+    the first multiple of the step that reaches ``value``, in at most ``intervals`` + 1 steps."""
     if value <= 0:
-        return Decimal(1)
-    power = Decimal(10) ** (len(str(int(value))) - 1)
-    for step in (1, 2, 5, 10):
-        if value <= step * power:
-            return step * power
-    return 10 * power
+        return Decimal(1), Decimal("0.25")
+    raw = value / intervals
+    power = Decimal(10) ** raw.adjusted()
+    step = next(power * n for n in NICE_STEPS if power * n >= raw)
+    return step * math.ceil(value / step), step
+
+
+def _day_ticks(first: date, last: date) -> list[date]:
+    """At most five dates from ``first`` to ``last``, evenly spaced, none repeated."""
+    span = (last - first).days
+    if span <= 4:
+        return [first + timedelta(days=n) for n in range(span + 1)]
+    return sorted({first + timedelta(days=round(span * i / 4)) for i in range(5)})
 
 
 def consumption_chart(points: list[ConsumptionPoint], envelope: Decimal, *, until: date | None = None,
                       width: int = 640, height: int = 260) -> LineChart | None:
-    """Step lines of cumulative committed and paid against the envelope; None when nothing moved."""
+    """Step lines of cumulative committed and paid against the envelope; None when nothing moved.
+
+    The axes fit the data: the days from the first movement to ``until`` (today, or the end of a past
+    year), and amounts up to the envelope, or up to the highest figure with round steps when the
+    envelope would dwarf it (:data:`ENVELOPE_OFF_SCALE`)."""
     if not points:
         return None
     left, right, top, bottom = 72, 12, 12, 28
     first = points[0].day - timedelta(days=1)
     last = max(until or points[-1].day, points[-1].day)
     span = max((last - first).days, 1)
-    ceiling = _nice_ceiling(max(envelope, max(p.committed for p in points)))
+    highest = max(max(p.committed for p in points), max(p.paid for p in points))
+    on_scale = envelope > 0 and envelope <= ENVELOPE_OFF_SCALE * highest
+    ceiling, step = _nice_scale(max(envelope, highest) if on_scale else highest)
     plot_w, plot_h = width - left - right, height - top - bottom
 
     def x(day: date) -> float:
@@ -324,13 +356,12 @@ def consumption_chart(points: list[ConsumptionPoint], envelope: Decimal, *, unti
         coordinates.append((x(last), y(previous)))
         return " ".join(f"{a},{b}" for a, b in coordinates)
 
-    x_ticks = [Tick(x(first + timedelta(days=round(span * i / 4))), first + timedelta(days=round(span * i / 4)))
-               for i in range(5)]
-    y_ticks = [Tick(y(ceiling * i / 4), ceiling * i / 4) for i in range(5)]
+    y_ticks = [Tick(y(step * n), step * n) for n in range(int(ceiling / step) + 1)]
     return LineChart(width=width, height=height, left=left, bottom=height - bottom,
                      committed_points=steps([(p.day, p.committed) for p in points]),
                      paid_points=steps([(p.day, p.paid) for p in points]),
-                     envelope_y=y(envelope) if envelope > 0 else None, x_ticks=x_ticks, y_ticks=y_ticks)
+                     envelope_y=y(envelope) if on_scale else None,
+                     x_ticks=[Tick(x(day), day) for day in _day_ticks(first, last)], y_ticks=y_ticks)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -62,8 +63,10 @@ class LedgerInconsistent(DomainError):
     """Stored figures differ from the ledger's sums (see :func:`ledger_discrepancies`)."""
 
     def __init__(self, discrepancies: list[Discrepancy]):
-        super().__init__(_("Le grand livre des enveloppes ne correspond pas aux montants enregistrés : "
-                           "%(count)s écart(s).", count=len(discrepancies)))
+        super().__init__(ngettext("Le grand livre des enveloppes ne correspond pas aux montants enregistrés : "
+                                  "%(num)d écart.",
+                                  "Le grand livre des enveloppes ne correspond pas aux montants enregistrés : "
+                                  "%(num)d écarts.", len(discrepancies)))
         self.discrepancies = discrepancies
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    HiddenField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -57,6 +58,12 @@ class AutoAssignmentForm(FlaskForm):
 class RecusalForm(FlaskForm):
     reason = TextAreaField(_l("Motif du déport"), validators=[InputRequired(_l("Indiquez le motif.")),
                                                                Length(max=2000)])
+
+
+class SubmissionForm(FlaskForm):
+    """The confirmation of a transmission: which saved draft the reviewer read (see scoring.draft_version)."""
+
+    version = HiddenField(validators=[Length(max=64)])
 
 
 class ConflictForm(FlaskForm):

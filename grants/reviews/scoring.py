@@ -1,8 +1,9 @@
 """The reviewer's desk: his own assignment, saving and submitting his review on the call's grid, and
 what he may see of the other reviewers' work (nothing before his own is submitted, in blind mode).
 
-Every rule is kept in :func:`save_review`, whatever the form sent: a mark outside its scale, a
-criterion of another call, a second submission or an edit after submission are refused here."""
+Every rule is kept in :func:`save_review` and :func:`submit_review`, whatever the form sent: a mark
+outside its scale, a criterion of another call, an incomplete transmission, a second submission or an
+edit after submission are refused here. The desk's progress and "next dossier" are read here too."""
 
 from __future__ import annotations
 
@@ -33,6 +34,15 @@ from grants.reviews.ranking import review_score
 
 class ReviewLocked(DomainError):
     """A submitted review is final."""
+
+
+class ReviewRefused(DomainError):
+    """Every reason the review cannot be saved, or cannot be transmitted, at once: the reviewer fixes
+    them all in one go, before the irreversible confirmation, rather than one per attempt."""
+
+    def __init__(self, errors: list[DomainError]):
+        super().__init__(errors[0].message, field=errors[0].field)
+        self.errors = errors
 
 
 def reviewer_assignment_or_none(reviewer: User, assignment_id: int) -> ReviewAssignment | None:
@@ -68,95 +78,157 @@ class ReviewInput:
     comment: str = ""
 
 
-def save_review(assignment: ReviewAssignment, reviewer: User, entry: ReviewInput, *, submit: bool,
-                now: datetime | None = None) -> Review:
-    """Save the reviewer's draft, or submit it, which locks it for good.
-
-    Kept here: only the assigned reviewer, on an application under review, writes; a submitted review
-    never changes; every mark is within its criterion's scale (two decimals at most) and belongs to the
-    call's grid; submitting needs a mark for every criterion and an opinion, and "fund a lower amount"
-    needs a suggested amount below the amount asked. Errors name the field (``score_<criterion id>``)."""
+def _writable_review(assignment: ReviewAssignment, reviewer: User) -> Review | None:
+    """The assignment's review, read again under a row lock (two submissions of the same review cannot
+    both pass on PostgreSQL), after checking that this reviewer may still write it."""
     if assignment.reviewer_id != reviewer.id or assignment.state != AssignmentState.ASSIGNED:
         raise NotAllowed(_("Ce dossier ne vous est pas confié."))
-    application = assignment.application
-    if application.state != ApplicationState.UNDER_REVIEW:
+    if assignment.application.state != ApplicationState.UNDER_REVIEW:
         raise DomainError(_("Ce dossier n'est plus en instruction : l'évaluation ne peut plus changer."))
     review = assignment.review
     if review is not None:
-        # Re-read under a row lock: two submissions of the same review cannot both pass (PostgreSQL).
         db.session.execute(sa.select(Review.id).where(Review.id == review.id).with_for_update())
         db.session.refresh(review)
         if review.state == ReviewState.SUBMITTED:
             raise ReviewLocked(_("Votre évaluation est déjà transmise : elle ne peut plus être modifiée."))
+    return review
 
-    criteria = {c.id: c for c in application.call.criteria}
-    unknown = set(entry.marks) - set(criteria)
-    if unknown:
+
+def _completeness_errors(criteria: list, marks: dict[int, Decimal], opinion: Opinion | None,
+                         suggested: Decimal | None) -> list[DomainError]:
+    """What a review still lacks to be transmitted: a mark for every criterion and an opinion (with an
+    amount when it is "fund a lower amount")."""
+    if not criteria:
+        return [DomainError(_("La grille de cet appel n'a aucun critère : signalez-le au chargé de mission."))]
+    errors = [DomainError(_("Notez chaque critère avant de transmettre : « %(name)s » n'a pas de note.",
+                            name=c.name), field=f"score_{c.id}") for c in criteria if c.id not in marks]
+    if opinion is None:
+        errors.append(DomainError(_("Donnez votre avis avant de transmettre."), field="opinion"))
+    elif opinion == Opinion.FUND_LOWER and suggested is None:
+        errors.append(DomainError(_("Indiquez le montant que vous proposez."), field="suggested_amount"))
+    return errors
+
+
+def save_review(assignment: ReviewAssignment, reviewer: User, entry: ReviewInput, *, complete: bool = False
+                ) -> Review:
+    """Save the reviewer's draft (a manual save, an autosave, or the check before transmission).
+
+    Kept here: only the assigned reviewer, on an application under review, writes; a submitted review
+    never changes; every mark is within its criterion's scale (two decimals at most) and belongs to the
+    call's grid; "fund a lower amount" needs a suggested amount below the amount asked. With
+    ``complete`` (the reviewer asks to transmit), a mark for every criterion and an opinion are needed
+    too. Every fault is reported at once (:class:`ReviewRefused`, each error naming its field,
+    ``score_<criterion id>``), and nothing is saved then. Transmission itself is :func:`submit_review`."""
+    review = _writable_review(assignment, reviewer)
+    application = assignment.application
+    grid = list(application.call.criteria)
+    criteria = {c.id: c for c in grid}
+    if set(entry.marks) - set(criteria):
         raise DomainError(_("Un critère envoyé n'appartient pas à la grille de cet appel."))
+    errors: list[DomainError] = []
     marks: dict[int, Decimal] = {}
     for criterion_id, raw in entry.marks.items():
         criterion = criteria[criterion_id]
+        field_name = f"score_{criterion_id}"
         try:
             value = parse_score(raw)
         except ValueError:
-            raise DomainError(_("Saisissez un nombre, par exemple 3 ou 3,5."), field=f"score_{criterion_id}") from None
+            errors.append(DomainError(_("Saisissez un nombre, par exemple 3 ou 3,5."), field=field_name))
+            continue
         if value is None:
             continue
         if not 0 <= value <= criterion.scale_max:
-            raise DomainError(_("La note de « %(name)s » va de 0 à %(max)s.", name=criterion.name,
-                                max=criterion.scale_max), field=f"score_{criterion_id}")
-        if value != value.quantize(Decimal("0.01")):
-            raise DomainError(_("Une note a au plus deux décimales."), field=f"score_{criterion_id}")
-        marks[criterion_id] = value
+            errors.append(DomainError(_("La note de « %(name)s » va de 0 à %(max)s.", name=criterion.name,
+                                        max=criterion.scale_max), field=field_name))
+        elif value != value.quantize(Decimal("0.01")):
+            errors.append(DomainError(_("Une note a au plus deux décimales."), field=field_name))
+        else:
+            marks[criterion_id] = value
 
     opinion = None
     if entry.opinion:
         try:
             opinion = Opinion(entry.opinion)
         except ValueError:
-            raise DomainError(_("Choisissez un avis dans la liste."), field="opinion") from None
+            errors.append(DomainError(_("Choisissez un avis dans la liste."), field="opinion"))
     suggested = entry.suggested_amount if opinion == Opinion.FUND_LOWER else None
     if suggested is not None:
         asked = application.amount_requested
         if suggested <= 0 or (asked is not None and suggested >= asked):
-            raise DomainError(_("Le montant proposé doit être positif et inférieur au montant demandé (%(asked)s).",
-                                asked=money(asked)), field="suggested_amount")
+            errors.append(DomainError(
+                _("Le montant proposé doit être positif et inférieur au montant demandé (%(asked)s).",
+                  asked=money(asked)), field="suggested_amount"))
+            suggested = None
+    if complete:
+        # A mark refused above is reported once, under its field, not again as missing.
+        refused = {error.field for error in errors}
+        errors += [error for error in _completeness_errors(grid, marks, opinion, suggested)
+                   if error.field not in refused]
+    if errors:
+        raise ReviewRefused(errors)
 
-    if submit:
-        if not criteria:
-            raise DomainError(_("La grille de cet appel n'a aucun critère : signalez-le au chargé de mission."))
-        missing = [c for c in application.call.criteria if c.id not in marks]
-        if missing:
-            raise DomainError(_("Notez chaque critère avant de transmettre : « %(name)s » n'a pas de note.",
-                                name=missing[0].name), field=f"score_{missing[0].id}")
-        if opinion is None:
-            raise DomainError(_("Donnez votre avis avant de transmettre."), field="opinion")
-        if opinion == Opinion.FUND_LOWER and suggested is None:
-            raise DomainError(_("Indiquez le montant que vous proposez."), field="suggested_amount")
-
+    changed = review is None
     if review is None:
         review = Review(assignment=assignment, state=ReviewState.DRAFT, comment="")
         db.session.add(review)
-    review.opinion = opinion
-    review.suggested_amount = suggested
-    review.comment = (entry.comment or "").strip()
+    comment = (entry.comment or "").strip()
+    changed |= (review.opinion, review.suggested_amount, review.comment) != (opinion, suggested, comment)
+    review.opinion, review.suggested_amount, review.comment = opinion, suggested, comment
     existing = {s.criterion_id: s for s in review.scores}
     for criterion_id, criterion in criteria.items():
-        comment = (entry.mark_comments.get(criterion_id) or "").strip()
+        note = (entry.mark_comments.get(criterion_id) or "").strip()
         score = existing.get(criterion_id)
         if criterion_id not in marks:
             if score is not None:
                 review.scores.remove(score)
+                changed = True
             continue
         if score is None:
-            review.scores.append(CriterionScore(criterion=criterion, score=marks[criterion_id], comment=comment))
-        else:
-            score.score, score.comment = marks[criterion_id], comment
-    if submit:
-        review.submitted_at = now or utcnow()
-        review.move_to(ReviewState.SUBMITTED)
-        record_transition("review.submitted", review, ReviewState.DRAFT, ReviewState.SUBMITTED, actor=reviewer,
-                          application=application.reference)
+            review.scores.append(CriterionScore(criterion=criterion, score=marks[criterion_id], comment=note))
+            changed = True
+        elif (score.score, score.comment) != (marks[criterion_id], note):
+            score.score, score.comment = marks[criterion_id], note
+            changed = True
+    if changed:
+        # Only a real change dates the draft: an autosave of the same content leaves a checked draft
+        # confirmable (see draft_version).
+        review.updated_at = utcnow()
+    db.session.flush()
+    return review
+
+
+def draft_version(review: Review | None) -> str:
+    """A token of the draft's last save, carried by the confirmation page: transmitting a draft that has
+    changed since it was checked (an autosave in another tab) is refused."""
+    return "" if review is None else review.updated_at.isoformat()
+
+
+def transmission_errors(review: Review) -> list[DomainError]:
+    """What the saved draft still lacks to be transmitted (nothing: it may be)."""
+    return _completeness_errors(list(review.assignment.application.call.criteria),
+                                {s.criterion_id: s.score for s in review.scores}, review.opinion,
+                                review.suggested_amount)
+
+
+def submit_review(assignment: ReviewAssignment, reviewer: User, *, version: str | None = None,
+                  now: datetime | None = None) -> Review:
+    """Transmit the saved draft, which locks it for good: the reviewer confirms what he checked.
+
+    Kept here: the draft is complete (a mark per criterion, an opinion, an amount with "fund lower"),
+    it is the version the reviewer confirmed (``version``, see :func:`draft_version`), and a review is
+    transmitted once."""
+    review = _writable_review(assignment, reviewer)
+    if review is None:
+        raise DomainError(_("Enregistrez d'abord votre notation."))
+    if version is not None and version != draft_version(review):
+        raise DomainError(_("Votre brouillon a changé depuis sa vérification : vérifiez-le de nouveau."))
+    errors = transmission_errors(review)
+    if errors:
+        raise ReviewRefused(errors)
+    review.submitted_at = now or utcnow()
+    review.move_to(ReviewState.SUBMITTED)
+    record_transition("review.submitted", review, ReviewState.DRAFT, ReviewState.SUBMITTED, actor=reviewer,
+                      application=assignment.application.reference)
     db.session.flush()
     return review
 
@@ -205,3 +277,30 @@ def own_score(review: Review | None) -> Decimal | None:
     if review is None or not review.scores:
         return None
     return review_score([(s.criterion.weight, s.score, s.criterion.scale_max) for s in review.scores])
+
+
+@dataclass(frozen=True)
+class DeskProgress:
+    """Where the reviewer stands on his desk: reviews transmitted out of those assigned, and the next
+    dossier still to transmit after the current one (in the desk's order: soonest due first)."""
+
+    submitted: int
+    total: int
+    next_assignment_id: int | None
+
+
+def desk_progress(reviewer: User, current: ReviewAssignment | None = None) -> DeskProgress:
+    """The reviewer's progress and his next dossier not yet transmitted, after ``current`` in the desk's
+    order and round to the start of the list; recused assignments do not count. One statement."""
+    rows = db.session.execute(
+        sa.select(ReviewAssignment.id, Review.state)
+        .outerjoin(Review, Review.assignment_id == ReviewAssignment.id)
+        .where(ReviewAssignment.reviewer_id == reviewer.id, ReviewAssignment.state == AssignmentState.ASSIGNED)
+        .order_by(ReviewAssignment.due_on, ReviewAssignment.id)
+    ).all()
+    ids = [assignment_id for assignment_id, _state in rows]
+    pending = {assignment_id for assignment_id, state in rows if state != ReviewState.SUBMITTED}
+    after = ids.index(current.id) + 1 if current is not None and current.id in ids else 0
+    following = [i for i in ids[after:] + ids[:after] if i in pending and (current is None or i != current.id)]
+    return DeskProgress(submitted=len(rows) - len(pending), total=len(rows),
+                        next_assignment_id=following[0] if following else None)

@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import selectinload
 
 from grants.accounts.models import StaffRole, User
@@ -70,19 +71,61 @@ def screen_application(application: Application, *, eligible: bool, reason: str 
     return application
 
 
-def screening_list(call: Call) -> tuple[list[Application], list[Application]]:
-    """The call's applications waiting for screening (oldest first), and those already screened."""
-    rows = db.session.scalars(
+SCREENING_PAGE_SIZE = 50
+
+
+def _screening_query(call: Call, *, waiting: bool) -> sa.Select:
+    """The call's applications waiting for screening (oldest first), or those already screened (latest
+    verdict first), applicants loaded."""
+    query = (
         sa.select(Application)
-        .where(Application.call_id == call.id, Application.state != ApplicationState.DRAFT,
-               Application.submitted_at.is_not(None))
+        .where(Application.call_id == call.id)
         .options(selectinload(Application.applicant).selectinload(Applicant.organisation),
                  selectinload(Application.applicant).selectinload(Applicant.person))
-        .order_by(Application.submitted_at, Application.id)
-    ).all()
-    waiting = [a for a in rows if a.state == ApplicationState.SUBMITTED and a.eligible is None]
-    screened = [a for a in rows if a.eligible is not None]
-    return waiting, screened
+    )
+    if waiting:
+        return query.where(*_waiting_for_screening()).order_by(Application.submitted_at, Application.id)
+    return query.where(Application.eligible.is_not(None)).order_by(Application.screened_at.desc(),
+                                                                   Application.id.desc())
+
+
+def _waiting_for_screening() -> tuple:
+    return (Application.state == ApplicationState.SUBMITTED, Application.eligible.is_(None),
+            Application.submitted_at.is_not(None))
+
+
+@dataclass
+class ScreeningList:
+    waiting: Pagination
+    screened: Pagination
+
+
+def screening_list(call: Call, *, waiting_page: int = 1, screened_page: int = 1,
+                   per_page: int | None = None) -> ScreeningList:
+    """One page of the dossiers waiting for screening and one page of those screened, each a count and a
+    page (with its applicants): the same statements however many dossiers the call holds."""
+    per_page = per_page or SCREENING_PAGE_SIZE
+    return ScreeningList(
+        waiting=db.paginate(_screening_query(call, waiting=True), page=waiting_page, per_page=per_page,
+                            error_out=False),
+        screened=db.paginate(_screening_query(call, waiting=False), page=screened_page, per_page=per_page,
+                             error_out=False),
+    )
+
+
+def next_to_screen(application: Application) -> int | None:
+    """The id of the dossier to screen after ``application``: the next one waiting in the call (oldest
+    first, after this one by submission, else from the start), never itself. One statement."""
+    after = sa.or_(Application.submitted_at > application.submitted_at,
+                   sa.and_(Application.submitted_at == application.submitted_at, Application.id > application.id))
+    return db.session.scalar(
+        sa.select(Application.id)
+        .where(Application.call_id == application.call_id, Application.id != application.id,
+               *_waiting_for_screening())
+        # the ones after this dossier first, then round to the oldest
+        .order_by(sa.case((after, 0), else_=1), Application.submitted_at, Application.id)
+        .limit(1)
+    ) if application.submitted_at is not None else None
 
 
 # ---------------------------------------------------------------- conflicts of interest
@@ -117,8 +160,12 @@ def has_conflict(reviewer: User, application: Application) -> bool:
 def declare_conflict(reviewer: User, applicant: Applicant, reason: str, *, now: datetime | None = None
                      ) -> ConflictOfInterest:
     """A reviewer declares a tie to an applicant. From then on he is never assigned its applications,
-    and he steps aside (with this reason) from those assigned to him that he has not submitted yet."""
+    and he steps aside (with this reason) from those assigned to him that he has not submitted yet.
+    Only an applicant he may see (:func:`declarable_applicants`) can be named: a forged id of a private
+    individual is refused as if it did not exist, and his name never reaches the reviewer's list."""
     reason = (reason or "").strip()
+    if applicant.id not in {applicant_id for applicant_id, _name in declarable_applicants(reviewer)}:
+        raise DomainError(_("Choisissez un porteur dans la liste."), field="applicant")
     if not reason:
         raise DomainError(_("Précisez la nature du lien avec ce porteur."), field="reason")
     existing = db.session.scalar(sa.select(ConflictOfInterest).where(
@@ -163,16 +210,32 @@ def declared_conflicts(reviewer: User) -> list[tuple[ConflictOfInterest, str]]:
     ).tuples().all())
 
 
-def declarable_applicants() -> list[tuple[int, str]]:
-    """Applicants a reviewer may declare a tie with: those who have submitted an application."""
-    rows = db.session.execute(
-        sa.select(Applicant.id, sa.func.coalesce(Organisation.name, User.full_name))
+def declarable_applicants(reviewer: User) -> list[tuple[int, str]]:
+    """The applicants a reviewer may declare a tie with, as ``(applicant id, label)`` sorted by label.
+
+    Privacy decides the list, as on the research funders' platforms: a reviewer names only parties he
+    may legitimately see. Those are the organisations that have submitted an application (legal
+    persons, whose name and SIRET are public in the SIRENE register; the SIRET tells namesakes apart),
+    and the applicants of the dossiers assigned to him, which he reads anyway (individuals included).
+    A private individual who applied is never listed to other reviewers: a tie to one is declared from
+    the dossier itself, once it is assigned (recusal), and the declaration then covers his later
+    applications too. Two statements."""
+    organisations = db.session.execute(
+        sa.select(Applicant.id, Organisation.name, Organisation.siret)
+        .join(Organisation, Organisation.id == Applicant.organisation_id)
+        .where(sa.exists().where(Application.applicant_id == Applicant.id, Application.submitted_at.is_not(None)))
+    ).all()
+    assigned = db.session.execute(
+        sa.select(Applicant.id, sa.func.coalesce(Organisation.name, User.full_name), Organisation.siret)
+        .join(Application, Application.applicant_id == Applicant.id)
+        .join(ReviewAssignment, ReviewAssignment.application_id == Application.id)
         .outerjoin(Organisation, Organisation.id == Applicant.organisation_id)
         .outerjoin(User, User.id == Applicant.person_id)
-        .where(sa.exists().where(Application.applicant_id == Applicant.id,
-                                 Application.submitted_at.is_not(None)))
+        .where(ReviewAssignment.reviewer_id == reviewer.id, ReviewAssignment.state == AssignmentState.ASSIGNED)
     ).all()
-    return sorted(((applicant_id, name) for applicant_id, name in rows), key=lambda row: row[1].lower())
+    labels = {applicant_id: f"{name} (SIRET {siret})" if siret else name
+              for applicant_id, name, siret in [*organisations, *assigned]}
+    return sorted(labels.items(), key=lambda row: row[1].lower())
 
 
 # ---------------------------------------------------------------- assignment

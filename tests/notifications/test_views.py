@@ -135,7 +135,7 @@ def test_the_monitor_counts_and_lists_failures_then_retries_one(app, client, log
     login_as(manager)
     page = client.get("/gestion/notifications").get_data(as_text=True)
     assert "550 5.1.1 No such user here" in page and "rebond@asso.example" in page
-    assert re.search(r'stat-value">1</span><span class="stat-label">envoyés', page)
+    assert re.search(r'stat-value">1</span><span class="stat-label">envoyé<', page)  # one: singular
     assert re.search(r'stat-value">1</span><span class="stat-label">en échec', page)
     client.post(f"/gestion/notifications/{failed_row.id}/relancer")
     db.session.expire_all()

@@ -4,6 +4,8 @@ mode, the grid lock, and the comments an applicant may read."""
 
 from __future__ import annotations
 
+import html
+import re
 from decimal import Decimal
 
 import pytest
@@ -56,6 +58,17 @@ def scores(setting, first="4", second="10", **extra):
 
 def own_review(setting):
     return db.session.scalar(db.select(Review).where(Review.assignment_id == setting["assignment"].id))
+
+
+def transmit(client, setting, **data):
+    """Check the review ("Vérifier avant transmission"), read it back, confirm: the reviewer's two steps."""
+    url = f"/evaluation/{setting['assignment'].id}"
+    checked = client.post(url, data=scores(setting, action="submit", **data))
+    assert checked.status_code == 302 and checked.headers["Location"].endswith(f"{url}/transmettre"), (
+        checked.status_code, checked.get_data(as_text=True)[:2000])
+    page = client.get(f"{url}/transmettre").get_data(as_text=True)
+    version = re.search(r'name="version" type="hidden" value="([^"]*)"', page).group(1)
+    return client.post(f"{url}/transmettre", data={"version": html.unescape(version)})
 
 
 # ---------------------------------------------------------------- ownership matrix
@@ -111,7 +124,7 @@ def test_the_assigned_reviewer_reads_the_whole_dossier(client, login_as, setting
     body = client.get(f"/evaluation/{setting['assignment'].id}").get_data(as_text=True)
     assert "Eau potable à Kayes" in body
     assert "Budget prévisionnel" in body  # the read-only dossier is included
-    assert "Transmettre l'évaluation" in body
+    assert "Vérifier avant transmission" in body and "Enregistrer le brouillon" in body
 
 
 def test_an_unknown_assignment_is_a_404(client, login_as, setting):
@@ -138,7 +151,7 @@ def test_a_draft_may_be_incomplete_and_is_kept(client, login_as, setting):
 def test_submitting_locks_the_review_and_the_grid(client, login_as, setting):
     login_as(setting["reviewer"])
     assert not criteria_locked(setting["call"])
-    response = client.post(f"/evaluation/{setting['assignment'].id}", data=scores(setting, action="submit"))
+    response = transmit(client, setting)
     assert response.status_code == 302
     submitted = own_review(setting)
     assert submitted.state == ReviewState.SUBMITTED and submitted.submitted_at is not None
@@ -147,6 +160,44 @@ def test_submitting_locks_the_review_and_the_grid(client, login_as, setting):
     assert criteria_locked(setting["call"])
     body = client.get(f"/evaluation/{setting['assignment'].id}").get_data(as_text=True)
     assert "ne peut plus être modifiée" in body and "72,50" in body
+
+
+def test_checking_saves_the_draft_and_leads_to_the_confirmation_without_locking(client, login_as, setting):
+    login_as(setting["reviewer"])
+    url = f"/evaluation/{setting['assignment'].id}"
+    response = client.post(url, data=scores(setting, action="submit"))
+    assert response.status_code == 302 and response.headers["Location"].endswith("/transmettre")
+    draft = own_review(setting)
+    assert draft.state == ReviewState.DRAFT and not criteria_locked(setting["call"])
+    page = client.get(f"{url}/transmettre").get_data(as_text=True)
+    assert "Relisez votre évaluation" in page and "Partenaire solide" in page and "72,50" in page
+
+
+def test_a_draft_changed_since_its_check_is_not_transmitted(client, login_as, setting):
+    login_as(setting["reviewer"])
+    url = f"/evaluation/{setting['assignment'].id}"
+    client.post(url, data=scores(setting, action="submit"))
+    page = client.get(f"{url}/transmettre").get_data(as_text=True)
+    version = html.unescape(re.search(r'name="version" type="hidden" value="([^"]*)"', page).group(1))
+    assert client.post(f"{url}/brouillon", data=scores(setting, "1", action="save")).status_code == 200
+    stale = client.post(f"{url}/transmettre", data={"version": version})
+    assert stale.status_code == 422 and "a changé depuis sa vérification" in stale.get_data(as_text=True)
+    assert own_review(setting).state == ReviewState.DRAFT
+
+
+def test_the_confirmation_refuses_an_incomplete_draft(client, login_as, setting):
+    login_as(setting["reviewer"])
+    url = f"/evaluation/{setting['assignment'].id}"
+    a, b = setting["criteria"]
+    client.post(url, data={f"score_{a.id}": "4", "action": "save"})
+    page = client.get(f"{url}/transmettre")
+    assert page.status_code == 302 and page.headers["Location"].endswith(url)  # checked first
+    version = scoring.draft_version(own_review(setting))
+    refused = client.post(f"{url}/transmettre", data={"version": version})
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert f'href="#score_{b.id}"' in body and 'href="#opinion"' in body
+    assert own_review(setting).state == ReviewState.DRAFT
 
 
 @pytest.mark.parametrize("first, second, message", [
@@ -167,48 +218,59 @@ def test_marks_outside_the_scale_are_refused_and_nothing_is_saved(client, login_
     assert own_review(setting) is None
 
 
-def test_submitting_needs_every_criterion_and_an_opinion(client, login_as, setting):
+def test_every_fault_is_shown_at_once_before_the_confirmation(client, login_as, setting):
     login_as(setting["reviewer"])
     url = f"/evaluation/{setting['assignment'].id}"
-    missing = client.post(url, data=scores(setting, second="", action="submit"))
-    assert missing.status_code == 422 and "Notez chaque critère" in missing.get_data(as_text=True)
-    no_opinion = client.post(url, data=scores(setting, opinion="", action="submit"))
-    assert no_opinion.status_code == 422 and "Donnez votre avis" in no_opinion.get_data(as_text=True)
+    a, b = setting["criteria"]
+    everything = client.post(url, data=scores(setting, "9", "", opinion="", action="submit"))
+    body = everything.get_data(as_text=True)
+    assert everything.status_code == 422
+    assert "va de 0 à 5" in body and "Notez chaque critère" in body and "Donnez votre avis" in body
+    for field in (f"score_{a.id}", f"score_{b.id}", "opinion"):
+        assert f'href="#{field}"' in body, field  # each linked from the error summary
+    assert body.count("va de 0 à 5") == 2  # under the field and in the summary, never as "missing" too
     lower = client.post(url, data=scores(setting, opinion="fund_lower", action="submit"))
     assert lower.status_code == 422 and "montant que vous proposez" in lower.get_data(as_text=True)
     too_high = client.post(url, data=scores(setting, opinion="fund_lower", suggested_amount="9 000", action="submit"))
     assert too_high.status_code == 422 and "inférieur au montant demandé" in too_high.get_data(as_text=True)
     assert own_review(setting) is None
-    ok = client.post(url, data=scores(setting, opinion="fund_lower", suggested_amount="6 000,50", action="submit"))
+    ok = transmit(client, setting, opinion="fund_lower", suggested_amount="6 000,50")
     assert ok.status_code == 302
     assert own_review(setting).suggested_amount == Decimal("6000.50")
+    assert own_review(setting).state == ReviewState.SUBMITTED
 
 
 def test_submitting_twice_or_editing_after_submission_is_refused(client, login_as, setting):
     login_as(setting["reviewer"])
     url = f"/evaluation/{setting['assignment'].id}"
-    assert client.post(url, data=scores(setting, action="submit")).status_code == 302
+    assert transmit(client, setting).status_code == 302
     again = client.post(url, data=scores(setting, "1", "1", action="submit"))
     assert again.status_code == 422 and "déjà transmise" in again.get_data(as_text=True)
     edit = client.post(url, data=scores(setting, "1", "1", action="save"))
     assert edit.status_code == 422
+    autosaved = client.post(f"{url}/brouillon", data=scores(setting, "1", "1"))
+    assert autosaved.status_code == 422 and not autosaved.get_json()["saved"]
+    confirmed_again = client.post(f"{url}/transmettre", data={"version": ""})
+    assert confirmed_again.status_code == 302
     db.session.expire_all()
     assert sorted(s.score for s in own_review(setting).scores) == [Decimal("4.00"), Decimal("10.00")]
     with pytest.raises(ReviewLocked):
-        scoring.save_review(setting["assignment"], setting["reviewer"], ReviewInput(), submit=False)
+        scoring.save_review(setting["assignment"], setting["reviewer"], ReviewInput())
+    with pytest.raises(ReviewLocked):
+        scoring.submit_review(setting["assignment"], setting["reviewer"])
 
 
 def test_a_criterion_of_another_call_is_refused_by_the_service(setting):
     foreign = grid(CallFactory(), (1, 5))[0]
     entry = ReviewInput(marks={foreign.id: "3"})
     with pytest.raises(Exception, match="n'appartient pas"):
-        scoring.save_review(setting["assignment"], setting["reviewer"], entry, submit=False)
+        scoring.save_review(setting["assignment"], setting["reviewer"], entry)
 
 
 def test_scoring_someone_elses_assignment_through_the_service_is_refused(setting):
     intruder = ReviewerFactory()
     with pytest.raises(Exception, match="pas confié"):
-        scoring.save_review(setting["assignment"], intruder, ReviewInput(), submit=False)
+        scoring.save_review(setting["assignment"], intruder, ReviewInput())
 
 
 def test_a_dossier_no_longer_under_review_cannot_be_scored(client, login_as, setting):
@@ -236,7 +298,7 @@ def test_blind_mode_hides_other_scores_until_mine_is_submitted(client, login_as,
     before = client.get(url).get_data(as_text=True)
     assert "Élodie Caron" not in before and "Budget irréaliste" not in before
     assert "Évaluation en aveugle" in before
-    client.post(url, data=scores(setting, action="submit"))
+    transmit(client, setting)
     after = client.get(url).get_data(as_text=True)
     assert "Élodie Caron" in after and "Budget irréaliste" in after
 

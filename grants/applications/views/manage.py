@@ -26,10 +26,12 @@ def render_dossier(application: Application, form: CorrectionRequestForm | None 
     if form is None:
         form = CorrectionRequestForm(formdata=None)
         form.due_at.data = (utcnow() + timedelta(days=15)).replace(second=0, microsecond=0)
+    state = listed_state()  # "Dossier suivant" follows the list the manager came from
     return render_template(
         "applications/manage/dossier.html", application=application, form=form, errors=errors,
         events=services.timeline(application), corrections=services.corrections_of(application),
         can_request_corrections=application.state == ApplicationState.SUBMITTED,
+        listed_state=state, next_id=services.next_in_call(application, state),
     ), status
 
 
@@ -62,11 +64,17 @@ def request_corrections(application_id: int):
 STATE_FILTERS = [state for state in ApplicationState if state != ApplicationState.DRAFT]
 
 
+def listed_state() -> ApplicationState | None:
+    """The state the list is filtered by (``?etat=``); an unknown value is no filter, not an error."""
+    value = request.args.get("etat", "")
+    return ApplicationState(value) if value in {s.value for s in STATE_FILTERS} else None
+
+
 @bp.get("/gestion/appels/<int:call_id>/dossiers")
 @allow(Access.MANAGER)
 def call_applications(call_id: int):
     call = db.get_or_404(Call, call_id)
-    value = request.args.get("etat", "")
-    state = ApplicationState(value) if value in {s.value for s in STATE_FILTERS} else None
+    state = listed_state()
     return render_template("applications/manage/list.html", call=call, state=state, states=STATE_FILTERS,
-                           applications=services.call_applications(call, state))
+                           applications=services.call_applications(call, state,
+                                                                   page=request.args.get("page", 1, type=int)))

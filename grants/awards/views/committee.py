@@ -4,7 +4,7 @@ without writing anything), then the confirmation of every decision in one transa
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from grants.access import Access, acting_user, allow
 from grants.awards import committee
@@ -82,7 +82,8 @@ def confirm_committee(call_id: int):
         return render_committee(call, section, form, errors=[error.message], status=422)
     awarded = sum((line.amount for line in chosen if line.choice == "award" and line.amount), 0)
     db.session.commit()
-    flash(_("La commission du %(date)s est enregistrée : %(count)s décision(s), %(amount)s engagés.",
-            date=local_date(session.held_on, "long"), count=len([c for c in chosen if c.choice != "skip"]),
-            amount=money(awarded)), "success")
+    flash(ngettext("La commission du %(date)s est enregistrée : %(num)d décision, %(amount)s engagés.",
+                   "La commission du %(date)s est enregistrée : %(num)d décisions, %(amount)s engagés.",
+                   len([c for c in chosen if c.choice != "skip"]), date=local_date(session.held_on, "long"),
+                   amount=money(awarded)), "success")
     return redirect(url_for("awards.call_envelope", call_id=call.id))

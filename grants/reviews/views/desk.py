@@ -1,25 +1,33 @@
 """Instruction: eligibility screening, reviewer assignment with conflicts of interest, the reviewer's desk
 and scoring, aggregation and the ranking of a call.
 
-This module holds the reviewers' pages (``/evaluation``): their assignments, one dossier with its
-scoring form, recusal, and the declaration of conflicts of interest. A reviewer reaches only his own
+This module holds the reviewers' pages (``/evaluation``): their assignments, one dossier beside its
+scoring form (saved as a draft by hand or in the background, checked whole, then confirmed on a page of
+its own), recusal, and the declaration of conflicts of interest. A reviewer reaches only his own
 assignments: any other id is a 404, whether it exists or not. The managers' pages (screening,
 assignment, ranking) are in grants.reviews.views.manage."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from grants.access import Access, acting_user, allow
 from grants.database import db
 from grants.errors import DomainError
-from grants.form_errors import refuse
+from grants.form_errors import attach_domain_error, refuse
+from grants.formatting import local_datetime
 from grants.organisations.models import Applicant
 from grants.reviews import scoring, services
 from grants.reviews.assignments import reviewer_assignments
-from grants.reviews.forms import ConflictForm, RecusalForm, fill_from_review, review_form_class
+from grants.reviews.forms import (
+    ConflictForm,
+    RecusalForm,
+    SubmissionForm,
+    fill_from_review,
+    review_form_class,
+)
 from grants.reviews.models import ConflictOfInterest, ReviewAssignment, ReviewState
 
 bp = Blueprint("reviews", __name__)
@@ -29,8 +37,6 @@ bp = Blueprint("reviews", __name__)
 def review_helpers():
     # For templates/reviews/_applicant_comments.html, included by the applicant's own pages.
     return {"applicant_visible_comments": services.applicant_visible_comments}
-
-
 
 
 def own_assignment_or_404(assignment_id: int) -> ReviewAssignment:
@@ -68,32 +74,100 @@ def render_assignment(assignment: ReviewAssignment, form=None, *, errors=(), rec
         # a partial draft has no score yet: a figure on half the grid would mislead
         own_score=scoring.own_score(review) if review and len(review.scores) == len(criteria) else None,
         peers=scoring.peer_reviews(assignment), recusal_form=recusal_form or RecusalForm(formdata=None),
-        recusal_errors=recusal_errors,
+        recusal_errors=recusal_errors, progress=scoring.desk_progress(acting_user(), assignment),
     ), status
+
+
+def refuse_review(form, error: DomainError) -> list[str]:
+    """Undo the refused save; every fault goes under its field (a :class:`scoring.ReviewRefused` holds
+    them all), the others into the error summary."""
+    db.session.rollback()
+    return [e.message for e in getattr(error, "errors", [error]) if not attach_domain_error(form, e)]
 
 
 @bp.route("/evaluation/<int:assignment_id>", methods=["GET", "POST"])
 @allow(Access.REVIEWER)
 def assignment(assignment_id: int):
+    """The dossier beside its scoring form. "Enregistrer le brouillon" saves what is typed (incomplete is
+    fine); "Vérifier avant transmission" saves it only if it is complete and valid, every fault shown at
+    once, then leads to the confirmation: nothing is locked before the reviewer has read his review."""
     assignment = own_assignment_or_404(assignment_id)
     if request.method == "GET":
         return render_assignment(assignment)
     form = review_form_class(list(assignment.application.call.criteria))()
-    submit = request.form.get("action") == "submit"
+    check = request.form.get("action") == "submit"
     if not form.validate_on_submit():
         return render_assignment(assignment, form, status=422)
     try:
-        scoring.save_review(assignment, acting_user(), form.entry(), submit=submit)
+        scoring.save_review(assignment, acting_user(), form.entry(), complete=check)
     except DomainError as error:
-        errors = refuse(form, error)
+        errors = refuse_review(form, error)
         return render_assignment(assignment, form, errors=errors, status=422)
     db.session.commit()
-    if submit:
+    if check:
+        return redirect(url_for("reviews.confirm_submission", assignment_id=assignment_id))
+    flash(_("Votre brouillon est enregistré. Il reste modifiable jusqu'à sa transmission."), "success")
+    return redirect(url_for("reviews.assignment", assignment_id=assignment_id))
+
+
+@bp.post("/evaluation/<int:assignment_id>/brouillon")
+@allow(Access.REVIEWER)
+def autosave(assignment_id: int):
+    """The draft saved in the background by static/js/review_draft.js a few seconds after a change (the
+    same form, CSRF token included): JSON, with the faults that kept it from being saved."""
+    assignment = own_assignment_or_404(assignment_id)
+    form = review_form_class(list(assignment.application.call.criteria))()
+    refusals: list[str] = []
+    if form.validate_on_submit():
+        try:
+            review = scoring.save_review(assignment, acting_user(), form.entry())
+        except DomainError as error:
+            refusals = refuse_review(form, error)
+        else:
+            db.session.commit()
+            return jsonify(saved=True, message=_("Brouillon enregistré à %(time)s.",
+                                                 time=local_datetime(review.updated_at, "HH:mm")))
+    errors = {name: [str(message) for message in messages] for name, messages in form.errors.items()}
+    if refusals:  # about no field: the dossier left instruction, the review was transmitted elsewhere
+        errors[""] = refusals
+    return jsonify(saved=False, message=_("Brouillon non enregistré : corrigez les erreurs signalées."),
+                   errors=errors), 422
+
+
+@bp.route("/evaluation/<int:assignment_id>/transmettre", methods=["GET", "POST"])
+@allow(Access.REVIEWER)
+def confirm_submission(assignment_id: int):
+    """The checked review, read back before the irreversible transmission."""
+    assignment = own_assignment_or_404(assignment_id)
+    review = assignment.review
+    if review is None or review.state == ReviewState.SUBMITTED:
+        return redirect(url_for("reviews.assignment", assignment_id=assignment_id))
+    if request.method == "GET" and scoring.transmission_errors(review):
+        # Reached by its address with an incomplete draft: the check, with its messages, comes first.
+        flash(_("Vérifiez d'abord votre notation : elle n'est pas complète."), "warning")
+        return redirect(url_for("reviews.assignment", assignment_id=assignment_id))
+    form = SubmissionForm()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            scoring.submit_review(assignment, acting_user(), version=form.version.data)
+        except DomainError as error:
+            criteria = list(assignment.application.call.criteria)
+            review_form = review_form_class(criteria)(formdata=None)
+            errors = refuse_review(review_form, error)
+            db.session.refresh(review)
+            fill_from_review(review_form, review)
+            return render_assignment(assignment, review_form, errors=errors, status=422)
+        db.session.commit()
         flash(_("Votre évaluation du dossier %(reference)s est transmise.",
                 reference=assignment.application.reference), "success")
-    else:
-        flash(_("Votre brouillon est enregistré. Il reste modifiable jusqu'à sa transmission."), "success")
-    return redirect(url_for("reviews.assignment", assignment_id=assignment_id))
+        return redirect(url_for("reviews.assignment", assignment_id=assignment_id))
+    if request.method == "GET":
+        form.version.data = scoring.draft_version(review)
+    criteria = list(assignment.application.call.criteria)
+    return render_template(
+        "reviews/confirm.html", assignment=assignment, application=assignment.application, review=review,
+        criteria=criteria, form=form, own_score=scoring.own_score(review),
+    ), 200 if request.method == "GET" else 422
 
 
 @bp.post("/evaluation/<int:assignment_id>/deport")
@@ -126,7 +200,7 @@ def render_conflicts(form: ConflictForm, errors=(), status: int = 200):
 def conflict_form() -> ConflictForm:
     form = ConflictForm()
     form.applicant.choices = [SelectChoice(0, _("— Choisissez un porteur —"))] + [
-        SelectChoice(applicant_id, name) for applicant_id, name in services.declarable_applicants()]
+        SelectChoice(applicant_id, name) for applicant_id, name in services.declarable_applicants(acting_user())]
     return form
 
 

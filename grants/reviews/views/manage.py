@@ -39,8 +39,9 @@ from grants.spreadsheet_cells import csv_text, decimal_cell
 @allow(Access.MANAGER)
 def screening(call_id: int):
     call = db.get_or_404(Call, call_id)
-    waiting, screened = services.screening_list(call)
-    return render_template("reviews/screening.html", call=call, waiting=waiting, screened=screened)
+    lists = services.screening_list(call, waiting_page=request.args.get("page", 1, type=int),
+                                    screened_page=request.args.get("page_examines", 1, type=int))
+    return render_template("reviews/screening.html", call=call, waiting=lists.waiting, screened=lists.screened)
 
 
 def application_of_call_or_404(call_id: int, application_id: int) -> Application:
@@ -76,10 +77,14 @@ def screen(call_id: int, application_id: int):
             else:
                 flash(_("Le dossier %(reference)s est déclaré irrecevable ; le porteur en est informé par "
                         "courriel.", reference=application.reference), "success")
+            # On to the next dossier waiting, as a manager screening a pile does; the list when none is left.
+            following = services.next_to_screen(application)
+            if following is not None:
+                return redirect(url_for("reviews.screen", call_id=call_id, application_id=following))
             return redirect(url_for("reviews.screening", call_id=call_id))
     status = 422 if request.method == "POST" else 200
     return render_template("reviews/screen.html", call=application.call, application=application, form=form,
-                           errors=errors), status
+                           errors=errors, next_id=services.next_to_screen(application)), status
 
 
 # --- Assignment ----------------------------------------------------------------------------------
