@@ -1,4 +1,5 @@
-"""Form fields shared by several domain areas: euro amounts typed the French way, and local instants."""
+"""Form fields shared by several domain areas: euro amounts typed the French way, local instants,
+and bank details."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateTimeLocalField, DecimalField, Field
+from wtforms import DateTimeLocalField, DecimalField, Field, StringField
+from wtforms.validators import ValidationError
 from wtforms.widgets import TextInput
 
+from grants.bank_details import IBAN_MAX_LENGTH, bic_error, compact_bic, compact_iban, iban_error
 from grants.local_time import AmbiguousLocalTime, NonexistentLocalTime, from_local, to_local
 
 _SPACES = re.compile(r"[\s\u00a0\u202f]")
@@ -113,3 +116,37 @@ class LocalDateTimeField(DateTimeLocalField):
             raise ValueError(
                 _l("Cette heure existe deux fois ce jour-là (passage à l'heure d'hiver) : choisissez-en une autre.")
             ) from exc
+
+
+class IbanField(StringField):
+    """An IBAN typed with or without spaces, kept compact ("FR7630006…"); empty is None. Checked by
+    grants.bank_details (country format, check digits, the French RIB key)."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {"autocomplete": "off", "spellcheck": "false",
+                                        "autocapitalize": "characters", "maxlength": IBAN_MAX_LENGTH + 9})
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        # Bounded before it is parsed: 34 characters, and the spaces of one group of 4 each.
+        self.data = (compact_iban(valuelist[0][:IBAN_MAX_LENGTH + 9]) or None) if valuelist else None
+
+    def pre_validate(self, form):
+        if self.data and (message := iban_error(self.data)):
+            raise ValidationError(message)
+
+
+class BicField(StringField):
+    """A BIC (SWIFT code) of 8 or 11 characters, upper-cased without spaces; empty is None."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {"autocomplete": "off", "spellcheck": "false",
+                                        "autocapitalize": "characters", "maxlength": 14})
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        self.data = (compact_bic(valuelist[0][:14]) or None) if valuelist else None
+
+    def pre_validate(self, form):
+        if self.data and (message := bic_error(self.data)):
+            raise ValidationError(message)

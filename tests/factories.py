@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
-from stdnum import luhn
+from stdnum import iban, luhn
 
 from grants.accounts.passwords import hash_password
 from grants.database import db, utcnow
@@ -40,6 +40,15 @@ def luhn_siret(seed: int) -> str:
     siren = siren_body + luhn.calc_check_digit(siren_body)
     body = siren + f"{seed % 10000:04d}"
     return body + luhn.calc_check_digit(body)
+
+
+def french_iban(seed: int, *, rib_key: int | None = None) -> str:
+    """A French IBAN made from a number: bank, branch and account, the RIB key (or the one given, to
+    make a wrong one), then the mod-97 check digits over it all."""
+    bank, branch, account = 30000 + seed % 9000, seed % 100000, 10000000000 + seed
+    key = rib_key if rib_key is not None else 97 - (89 * bank + 15 * branch + 3 * account) % 97
+    bban = f"{bank:05d}{branch:05d}{account:011d}{key:02d}"
+    return "FR" + iban.calc_check_digits("FR00" + bban) + bban
 
 
 class BaseFactory(SQLAlchemyModelFactory):
@@ -89,6 +98,8 @@ class OrganisationFactory(BaseFactory):
     city = "Lille"
     email = factory.Sequence(lambda n: f"contact{n}@asso.example")
     phone = "03 20 00 00 00"
+    iban = factory.Sequence(lambda n: french_iban(n + 1))
+    bic = "CEPAFRPP597"
 
 
 class MembershipFactory(BaseFactory):
@@ -115,6 +126,7 @@ class IndividualApplicantFactory(BaseFactory):
     kind = ApplicantKind.INDIVIDUAL
     person = factory.SubFactory(UserFactory)
     address = "3 place du Théâtre, 59800 Lille"
+    iban = factory.Sequence(lambda n: french_iban(50000 + n))
 
 
 def member_of(organisation: Organisation | None = None, **user_fields) -> User:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -29,8 +30,9 @@ from grants.accounts.forms import (
 from grants.database import db
 from grants.errors import DomainError
 from grants.extensions import limiter
-from grants.form_errors import attach_domain_error
+from grants.form_errors import attach_domain_error, refuse
 from grants.organisations import services as organisation_services
+from grants.organisations.forms import BankDetailsForm
 from grants.security import is_local_path
 
 bp = Blueprint("accounts", __name__)
@@ -222,6 +224,7 @@ def render_account(profile_form=None, password_form=None):
         "accounts/account.html",
         profile_form=profile_form or ProfileForm(obj=user, formdata=None),
         password_form=password_form or ChangePasswordForm(formdata=None),
+        individual=services.individual_applicant(user),
     )
 
 
@@ -235,6 +238,29 @@ def account():
         flash(_("Vos informations sont enregistrées."), "success")
         return redirect(url_for("accounts.account"))
     return render_account(profile_form=form if request.method == "POST" else None)
+
+
+@bp.route("/compte/coordonnees-bancaires", methods=["GET", "POST"])
+@allow(Access.APPLICANT)
+def bank_details():
+    """A person applying in their own name: the account their grants are paid into. (An
+    organisation's bank details are on its profile.)"""
+    applicant = services.individual_applicant(current_user._get_current_object())
+    if applicant is None:
+        abort(404)
+    form = BankDetailsForm(data={"iban": applicant.iban, "bic": applicant.bic})
+    errors = []
+    if form.validate_on_submit():
+        try:
+            changed = services.update_person_bank_details(applicant, iban=form.iban.data, bic=form.bic.data)
+        except DomainError as error:
+            errors = refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("Vos coordonnées bancaires sont enregistrées.") if changed else _("Aucune modification."), "success")
+            return redirect(url_for("accounts.account"))
+    status = 422 if form.errors or errors else 200
+    return render_template("accounts/bank_details.html", form=form, errors=errors), status
 
 
 @bp.post("/compte/mot-de-passe")

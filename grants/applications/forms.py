@@ -21,7 +21,7 @@ from wtforms import (
 from wtforms.form import Form
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from grants.applications.models import BudgetLineKind
+from grants.applications.models import YOUNG_PEOPLE_MAX, BudgetLineKind
 from grants.applications.services import (
     ACCOUNTS,
     PROJECT_FIELDS,
@@ -51,6 +51,10 @@ class ProjectForm(FlaskForm):
         _l("Nombre de bénéficiaires"),
         validators=[Optional(), NumberRange(min=0, max=10_000_000, message=_l("Un nombre entre 0 et 10 000 000."))],
     )
+    young_people_count = IntegerField(
+        _l("Nombre de jeunes touchés"),
+        validators=[Optional(), NumberRange(min=0, max=YOUNG_PEOPLE_MAX, message=_l("Un nombre entre 0 et 1 000 000."))],
+    )
     places = StringField(_l("Lieux de réalisation"), filters=[strip], validators=[Length(max=300)])
     partner_region = SelectField(_l("Région partenaire"), choices=[], validate_choice=False)
     starts_on = DateField(_l("Début du projet"), validators=[Optional()])
@@ -61,6 +65,7 @@ class ProjectForm(FlaskForm):
         regions = list(call.partner_regions or []) if call is not None else []
         self.partner_region.choices = [("", _l("Choisissez une région"))] + [(r, r) for r in regions]
         self.has_partner_regions = bool(regions)
+        self.asks_young_people_count = bool(call is not None and call.asks_young_people_count)
 
     def validate_partner_region(self, field):
         if field.data and field.data not in {value for value, _label in field.choices}:
@@ -75,6 +80,8 @@ class ProjectForm(FlaskForm):
         values = {}
         for name in PROJECT_FIELDS:
             if not self.has_partner_regions and name == "partner_region":
+                continue
+            if not self.asks_young_people_count and name == "young_people_count":
                 continue
             field = self[name]
             if field.errors:

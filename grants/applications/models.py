@@ -28,6 +28,10 @@ class Applicant(db.Model):
             " OR (kind = 'individual' AND person_id IS NOT NULL AND organisation_id IS NULL)",
             name="one_party_matching_kind",
         ),
+        # A person's bank details live here; an organisation's are on the organisation.
+        sa.CheckConstraint("kind = 'individual' OR (iban IS NULL AND bic IS NULL)", name="bank_details_of_person_only"),
+        sa.CheckConstraint("iban IS NULL OR length(iban) BETWEEN 15 AND 34", name="iban_length"),
+        sa.CheckConstraint("bic IS NULL OR length(bic) IN (8, 11)", name="bic_length"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -38,6 +42,9 @@ class Applicant(db.Model):
     person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), unique=True)
     # A person's postal address; an organisation's is on the organisation.
     address: Mapped[str | None] = mapped_column(sa.String(300))
+    # A person's bank details (compact, see organisations.bank_details); an organisation's are on it.
+    iban: Mapped[str | None] = mapped_column(sa.String(34))
+    bic: Mapped[str | None] = mapped_column(sa.String(11))
 
     organisation = relationship("Organisation")
     person = relationship("User")
@@ -45,6 +52,15 @@ class Applicant(db.Model):
     @property
     def display_name(self) -> str:
         return self.organisation.name if self.organisation else self.person.full_name
+
+    @property
+    def payee_iban(self) -> str | None:
+        """The account grants are paid into: the organisation's, or the person's."""
+        return self.organisation.iban if self.organisation else self.iban
+
+    @property
+    def payee_bic(self) -> str | None:
+        return self.organisation.bic if self.organisation else self.bic
 
     def acting_users(self) -> list:
         """The users who may act for this applicant: the organisation's members, or the person."""
@@ -84,6 +100,9 @@ APPLICATION_TRANSITIONS = {
 }
 
 
+YOUNG_PEOPLE_MAX = 1_000_000  # far above any one project's reach: a typo, not a count
+
+
 class Application(db.Model):
     """A dossier: one applicant's request to one call, with its budget and attachments.
 
@@ -98,6 +117,10 @@ class Application(db.Model):
         sa.CheckConstraint("starts_on IS NULL OR ends_on IS NULL OR starts_on <= ends_on", name="starts_before_end"),
         sa.CheckConstraint(
             "beneficiaries_count IS NULL OR beneficiaries_count >= 0", name="beneficiaries_not_negative"
+        ),
+        sa.CheckConstraint(
+            f"young_people_count IS NULL OR young_people_count BETWEEN 0 AND {YOUNG_PEOPLE_MAX}",
+            name="young_people_count_bounded",
         ),
         sa.CheckConstraint(
             "(state = 'draft') OR (reference IS NOT NULL AND submitted_at IS NOT NULL)"
@@ -123,6 +146,8 @@ class Application(db.Model):
     objectives: Mapped[str] = mapped_column(sa.Text, default="")
     target_public: Mapped[str] = mapped_column(sa.Text, default="")
     beneficiaries_count: Mapped[int | None]
+    # Asked only where the call asks for it (Call.asks_young_people_count); required at submission then.
+    young_people_count: Mapped[int | None]
     places: Mapped[str] = mapped_column(sa.String(300), default="")
     partner_region: Mapped[str | None] = mapped_column(sa.String(100))
     starts_on: Mapped[date | None]

@@ -56,6 +56,18 @@ class NotAwardable(DomainError):
     """The application cannot receive a decision: unknown, withdrawn, not under review, or decided."""
 
 
+class MissingBankDetails(DomainError):
+    """The payee has no IBAN on record: nothing can be paid to it."""
+
+    def __init__(self, payee: str, individual: bool):
+        super().__init__(
+            _("Aucun IBAN n'est enregistré pour %(payee)s : la personne doit saisir ses coordonnées bancaires "
+              "sur la page « Mon compte » avant tout versement.", payee=payee) if individual else
+            _("Aucun IBAN n'est enregistré pour %(payee)s : un membre de l'organisme doit saisir ses "
+              "coordonnées bancaires sur son profil avant tout versement.", payee=payee))
+        self.payee = payee
+
+
 class LedgerInconsistent(DomainError):
     """Stored figures differ from the ledger's sums (see :func:`ledger_discrepancies`)."""
 
@@ -356,8 +368,11 @@ def cancel_award(decision: Decision, *, actor, reason: str, recover_paid: bool =
 def record_payment(decision: Decision, *, amount, tranche, actor, paid_on: date, reason: str = "") -> EnvelopeMovement:
     """Record a payment tranche (avance, acompte, solde): the award's paid and the envelope's paid
     rise by conditional UPDATEs that never let paid pass what is awarded. An advance comes first; a
-    balance closes the award (nothing is paid after it)."""
+    balance closes the award (nothing is paid after it). Nothing is paid to a payee without an IBAN."""
     _ensure_active_award(decision)
+    applicant = decision.application.applicant
+    if not applicant.payee_iban:
+        raise MissingBankDetails(applicant.display_name, individual=applicant.organisation is None)
     amount = parse_amount(amount)
     try:
         tranche = PaymentTranche(getattr(tranche, "value", tranche))

@@ -17,6 +17,7 @@ from wtforms.validators import (
 )
 
 from grants.accounts.services import MIN_PASSWORD_LENGTH
+from grants.form_fields import BicField, IbanField
 from grants.organisations.identifiers import normalise_rna, rna_is_valid, siret_error
 from grants.organisations.models import LegalForm
 
@@ -114,6 +115,13 @@ class OrganisationForm(FlaskForm):
             Regexp(r"^\+?[0-9 .()-]{6,}$", message=_l("Saisissez un numéro de téléphone (chiffres, espaces, + au début).")),
         ],
     )
+
+
+class BankDetailsForm(FlaskForm):
+    """The account grants are paid into: the only form that shows the IBAN in full."""
+
+    iban = IbanField(_l("IBAN"))
+    bic = BicField(_l("BIC (facultatif)"))
 
 
 class InviteForm(FlaskForm):

@@ -25,7 +25,8 @@ class MembershipRole(StrEnum):
 
 
 class Organisation(db.Model):
-    """An applicant body. SIRET is checked (Luhn, La Poste exception) by organisations.identifiers."""
+    """An applicant body. SIRET is checked (Luhn, La Poste exception) by organisations.identifiers;
+    its bank details, required before any payment, by organisations.bank_details."""
 
     __tablename__ = "organisations"
     __table_args__ = (
@@ -33,6 +34,8 @@ class Organisation(db.Model):
         sa.CheckConstraint(
             "rna IS NULL OR (length(rna) = 10 AND substr(rna, 1, 1) = 'W')", name="rna_format"
         ),
+        sa.CheckConstraint("iban IS NULL OR length(iban) BETWEEN 15 AND 34", name="iban_length"),
+        sa.CheckConstraint("bic IS NULL OR length(bic) IN (8, 11)", name="bic_length"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -45,6 +48,9 @@ class Organisation(db.Model):
     city: Mapped[str] = mapped_column(sa.String(100))
     email: Mapped[str] = mapped_column(sa.String(254))
     phone: Mapped[str | None] = mapped_column(sa.String(30))
+    # Where grants are paid: compact (no spaces), checked by organisations.bank_details, shown masked.
+    iban: Mapped[str | None] = mapped_column(sa.String(34))
+    bic: Mapped[str | None] = mapped_column(sa.String(11))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships = relationship("Membership", back_populates="organisation", cascade="all, delete-orphan")

@@ -22,6 +22,7 @@ from grants.accounts.services import (
 )
 from grants.applications.models import Applicant, ApplicantKind
 from grants.audit.services import record_event
+from grants.bank_details import checked_bank_details, masked_iban
 from grants.database import db, utcnow
 from grants.errors import DomainError, NotAllowed
 from grants.notifications.services import queue_email
@@ -117,6 +118,23 @@ def update_organisation(organisation: Organisation, actor: User, identity: dict)
         flush_or_explain(_identifier_messages())
         record_event("organisation.updated", actor=actor, subject=organisation, fields=",".join(changed))
     return changed
+
+
+def update_bank_details(organisation: Organisation, actor: User, *, iban: str | None, bic: str | None) -> bool:
+    """Set the account the organisation's grants are paid into (payments need one). Keeps: a valid
+    IBAN (French RIB key included) stored compact, a BIC only with it; a change is audited with
+    both accounts masked. Returns whether anything changed."""
+    if not policies.can_edit(actor, organisation):
+        raise NotAllowed(_("Seuls les membres de l'organisation peuvent modifier ses coordonnées bancaires."))
+    iban, bic = checked_bank_details(iban, bic)
+    if (organisation.iban, organisation.bic) == (iban, bic):
+        return False
+    previous = masked_iban(organisation.iban)
+    organisation.iban, organisation.bic = iban, bic
+    db.session.flush()
+    record_event("organisation.bank_details_changed", actor=actor, subject=organisation,
+                 iban=masked_iban(iban), previous_iban=previous, bic=bic or "")
+    return True
 
 
 # -- invitations --------------------------------------------------------------------------------

@@ -11,9 +11,11 @@ from grants.accounts.services import find_user_by_email
 from grants.accounts.views import show_error, start_session
 from grants.database import db
 from grants.errors import DomainError
+from grants.form_errors import refuse
 from grants.organisations import policies, services
 from grants.organisations.forms import (
     LEGAL_FORM_LABELS,
+    BankDetailsForm,
     InvitationSignupForm,
     InviteForm,
     OrganisationForm,
@@ -77,6 +79,28 @@ def edit(organisation_id: int):
             flash(_("Les informations de l'organisation sont enregistrées.") if changed else _("Aucune modification."), "success")
             return redirect(url_for("organisations.show", organisation_id=organisation.id))
     return render_template("organisations/edit.html", organisation=organisation, form=form)
+
+
+@bp.route("/association/<int:organisation_id>/coordonnees-bancaires", methods=["GET", "POST"])
+@allow(Access.APPLICANT)
+def bank_details(organisation_id: int):
+    """The organisation's IBAN and BIC, which every payment needs."""
+    organisation = member_organisation(organisation_id)
+    form = BankDetailsForm(data={"iban": organisation.iban, "bic": organisation.bic})
+    errors = []
+    if form.validate_on_submit():
+        try:
+            changed = services.update_bank_details(organisation, current_user._get_current_object(),
+                                                   iban=form.iban.data, bic=form.bic.data)
+        except DomainError as error:
+            errors = refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("Les coordonnées bancaires sont enregistrées.") if changed else _("Aucune modification."), "success")
+            return redirect(url_for("organisations.show", organisation_id=organisation.id))
+    status = 422 if form.errors or errors else 200
+    return render_template("organisations/bank_details.html", organisation=organisation, form=form,
+                           errors=errors), status
 
 
 def render_members(organisation: Organisation, form: InviteForm):
