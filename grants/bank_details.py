@@ -35,13 +35,24 @@ def compact_bic(value: str | None) -> str:
     return stdnum_bic.compact(value or "")
 
 
-def rib_key_is_valid(iban: str) -> bool:
+def rib_key(bank: str, branch: str, account: str) -> int:
     """The French RIB key: 97 − ((89·bank + 15·branch + 3·account) mod 97), letters as digits."""
-    bban = "".join(_RIB_LETTERS.get(char, char) for char in iban[4:])
-    if len(bban) != 23 or not bban.isdigit():
+    bank, branch, account = ("".join(_RIB_LETTERS.get(char, char) for char in part) for part in (bank, branch, account))
+    return 97 - (89 * int(bank) + 15 * int(branch) + 3 * int(account)) % 97
+
+
+def rib_key_is_valid(iban: str) -> bool:
+    bban = iban[4:]
+    if len(bban) != 23 or not bban.isalnum() or not bban[21:].isdigit():
         return False
-    bank, branch, account, key = int(bban[:5]), int(bban[5:10]), int(bban[10:21]), int(bban[21:])
-    return 97 - (89 * bank + 15 * branch + 3 * account) % 97 == key
+    return rib_key(bban[:5], bban[5:10], bban[10:21]) == int(bban[21:])
+
+
+def iban_from_rib(bank: str, branch: str, account: str) -> str:
+    """The IBAN of a French RIB (bank 5, branch 5, account 11 characters): its key, then the
+    mod-97 check digits."""
+    bban = f"{bank}{branch}{account}{rib_key(bank, branch, account):02d}"
+    return "FR" + stdnum_iban.calc_check_digits("FR00" + bban) + bban
 
 
 def iban_error(value: str | None) -> str | None:

@@ -10,6 +10,7 @@ from factory.alchemy import SQLAlchemyModelFactory
 from stdnum import iban, luhn
 
 from grants.accounts.passwords import hash_password
+from grants.bank_details import iban_from_rib
 from grants.database import db, utcnow
 from grants.models import (
     Applicant,
@@ -43,11 +44,12 @@ def luhn_siret(seed: int) -> str:
 
 
 def french_iban(seed: int, *, rib_key: int | None = None) -> str:
-    """A French IBAN made from a number: bank, branch and account, the RIB key (or the one given, to
-    make a wrong one), then the mod-97 check digits over it all."""
-    bank, branch, account = 30000 + seed % 9000, seed % 100000, 10000000000 + seed
-    key = rib_key if rib_key is not None else 97 - (89 * bank + 15 * branch + 3 * account) % 97
-    bban = f"{bank:05d}{branch:05d}{account:011d}{key:02d}"
+    """A valid French IBAN made from a number; with ``rib_key``, one whose RIB key is wrong (its
+    mod-97 check digits still right)."""
+    bank, branch, account = f"{30000 + seed % 9000:05d}", f"{seed % 100000:05d}", f"{10000000000 + seed:011d}"
+    if rib_key is None:
+        return iban_from_rib(bank, branch, account)
+    bban = f"{bank}{branch}{account}{rib_key:02d}"
     return "FR" + iban.calc_check_digits("FR00" + bban) + bban
 
 

@@ -4,6 +4,7 @@ managers get in."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -406,3 +407,19 @@ def test_reviewers_and_applicants_are_refused(client, login_as, line, who):
                              "autorisation-authorised": "0"}).status_code == 403
     db.session.expire_all()
     assert call.state == CallState.DRAFT and line.authorised == Decimal("860000.00")
+
+
+def test_a_call_asks_the_young_people_count_when_ticked_and_stops_when_unticked(client, manager, line):
+    call = a_full_call(line)
+    form = page(client.get(f"/gestion/appels/{call.id}/modifier"))
+    assert 'name="asks_young_people_count"' in form and "Demander le nombre de jeunes" in form
+    data = call_form(title=call.title, slug=call.slug, envelope_fonctionnement="300 000", asks_young_people_count="y")
+    assert client.post(f"/gestion/appels/{call.id}/modifier", data=data).status_code == 302
+    db.session.expire_all()
+    assert call.asks_young_people_count is True
+    checkbox = re.search(r'<input[^>]*name="asks_young_people_count"[^>]*>', page(client.get(f"/gestion/appels/{call.id}/modifier")))
+    assert "checked" in checkbox.group(0)
+    data.pop("asks_young_people_count")
+    assert client.post(f"/gestion/appels/{call.id}/modifier", data=data).status_code == 302
+    db.session.expire_all()
+    assert call.asks_young_people_count is False

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from stdnum import luhn
 
+from grants.bank_details import iban_error
 from grants.database import db, utcnow
 from grants.demo.seed import DEMO_PASSWORD
 from grants.home.services import budget_year
@@ -166,6 +167,18 @@ def test_organisations_have_valid_identifiers(seeded):
         assert luhn.is_valid(organisation.siren)
         assert re.fullmatch(r"W\d{9}", organisation.rna)
         assert organisation.memberships
+        assert organisation.iban is None or iban_error(organisation.iban) is None
+    assert sum(1 for o in organisations if o.iban) >= 4  # payments can be recorded in the demo
+    person = db.session.scalar(sa.select(Applicant).where(Applicant.person_id.is_not(None)))
+    assert person.iban and iban_error(person.iban) is None
+
+
+def test_devenons_citoyens_de_la_planete_asks_the_young_people_reached(seeded):
+    calls = {call.slug: call for call in db.session.scalars(sa.select(Call))}
+    dcp = calls.pop("devenons-citoyens-de-la-planete")
+    assert dcp.asks_young_people_count and not any(call.asks_young_people_count for call in calls.values())
+    for application in db.session.scalars(sa.select(Application).where(Application.call_id == dcp.id)):
+        assert application.state == ApplicationState.DRAFT or application.young_people_count is not None
 
 
 def test_applications_are_consistent(seeded):
