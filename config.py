@@ -32,6 +32,23 @@ def database_url(default: str) -> str:
     return url
 
 
+def embedded_address() -> tuple[str, int]:
+    """Where the embedded server listens (``python -m worker.embedded``): ``HOST`` and ``PORT``."""
+    return os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", 5000))
+
+
+def embedded_server_name() -> str:
+    """The host and port that links in emails name on the embedded default: the served ones, so
+    that ``PORT=8080 make run`` mails links to :8080. A wildcard HOST (0.0.0.0, ::) listens on
+    every interface: the links then name this machine, ``localhost``."""
+    host, port = embedded_address()
+    if host in ("0.0.0.0", "::", ""):
+        host = "localhost"
+    elif ":" in host:  # an IPv6 address is bracketed in a URL
+        host = f"[{host}]"
+    return f"{host}:{port}"
+
+
 def instance_secret_key() -> str:
     """A secret key kept under instance/ so that embedded sessions survive a restart."""
     path = INSTANCE_DIR / "secret_key"
@@ -141,7 +158,7 @@ class DevelopmentConfig(Config):
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SEND_HSTS = False
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "grants.notifications.eml_outbox.EmailBackend")
-    SERVER_NAME = os.environ.get("SERVER_NAME", "127.0.0.1:5000")
+    SERVER_NAME = os.environ.get("SERVER_NAME") or embedded_server_name()
     PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
     TASKS_RUN_IN_PROCESS = not os.environ.get("REDIS_URL")
     CELERY = {**Config.CELERY, "task_always_eager": TASKS_RUN_IN_PROCESS,

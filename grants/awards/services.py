@@ -280,7 +280,8 @@ def reject_application(application: Application | None, *, reason: str, actor, c
 def waitlist_application(application: Application | None, *, actor, reason: str = "",
                          committee_session=None) -> Decision:
     """Put an application on the waiting list (liste complémentaire): it stays under review, so
-    that it can be funded later when money comes back to the envelope, or refused."""
+    that it can be funded later when money comes back to the envelope, or refused. The applicant
+    is told (outbox)."""
     if _open_decision(application) is not None:
         raise NotAwardable(_("Le dossier est déjà sur la liste d'attente."))
     committee_session_id = _session_id(committee_session)
@@ -289,6 +290,7 @@ def waitlist_application(application: Application | None, *, actor, reason: str 
                             decided_by_id=actor.id, decided_at=utcnow(), committee_session_id=committee_session_id)
         db.session.add(decision)
     record_event("application.waitlisted", actor=actor, subject=decision, reason=reason.strip())
+    _notify_applicant("application_waitlisted", application, decision=decision)
     return decision
 
 
