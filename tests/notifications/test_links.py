@@ -10,7 +10,13 @@ from grants.database import db
 from grants.models import Notification, ReviewAssignment
 from grants.reviews import services as reviews
 from tests.awards.conftest import under_review
-from tests.factories import CallEnvelopeFactory, CallFactory, ManagerFactory, ReviewerFactory, member_of
+from tests.factories import (
+    CallEnvelopeFactory,
+    CallFactory,
+    ManagerFactory,
+    ReviewerFactory,
+    member_of,
+)
 from tests.notifications.test_views import notify
 
 
