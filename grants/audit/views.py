@@ -1,10 +1,12 @@
-"""The audit log, read by administrators: who did what, when, from where."""
+"""The audit log, read by administrators: who did what, when, from where, in sentences."""
 
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask_babel import lazy_gettext as _l
 
 from grants.access import Access, allow
+from grants.audit.sentences import describe
 from grants.audit.services import search_events
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/journal")
@@ -13,14 +15,21 @@ bp = Blueprint("audit", __name__, url_prefix="/admin/journal")
 @bp.get("/")
 @allow(Access.ADMIN)
 def index():
-    action = request.args.get("action", "").strip() or None
+    action = request.args.get("action", "").strip()[:60] or None
     page = request.args.get("page", 1, type=int)
     events, has_next = search_events(action=action, page=max(page, 1))
     return render_template(
-        "audit/index.html", events=events, action=action, page=page, has_next=has_next,
+        "audit/index.html", lines=describe(events), action=action, page=page, has_next=has_next,
         actions=AUDITED_ACTIONS,
     )
 
 
-# The actions an administrator filters on most; any other can be typed.
-AUDITED_ACTIONS = ("auth.login", "auth.login_failed", "auth.logout", "access.refused")
+# The actions an administrator filters on most (code: what the list says); any other can be typed.
+AUDITED_ACTIONS = {
+    "auth.login": _l("Connexions"),
+    "auth.login_failed": _l("Échecs de connexion"),
+    "auth.logout": _l("Déconnexions"),
+    "access.refused": _l("Accès refusés"),
+    "application.awarded": _l("Subventions accordées"),
+    "award.payment": _l("Versements"),
+}
