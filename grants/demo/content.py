@@ -19,12 +19,16 @@ INVESTMENT = BudgetSection.INVESTMENT
 MANAGER_EMAIL = "nadia.benali@region.example.org"
 REVIEWER_1 = "hugo.vasseur@region.example.org"
 REVIEWER_2 = "elodie.caron@region.example.org"
+ADMIN_EMAIL = "sylvie.morel@region.example.org"
 
 STAFF = [
     {"email": MANAGER_EMAIL, "full_name": "Nadia Benali", "role": "chargée de mission",
      "staff_role": StaffRole.MANAGER},
     {"email": REVIEWER_1, "full_name": "Hugo Vasseur", "role": "évaluateur", "staff_role": StaffRole.REVIEWER},
     {"email": REVIEWER_2, "full_name": "Élodie Caron", "role": "évaluatrice", "staff_role": StaffRole.REVIEWER},
+    # Opens the audit log (/admin/journal), which managers cannot.
+    {"email": ADMIN_EMAIL, "full_name": "Sylvie Morel", "role": "administratrice (journal d'audit)",
+     "staff_role": StaffRole.ADMIN},
 ]
 
 PROGRAMMES = [
