@@ -81,3 +81,13 @@ def test_the_database_refuses_an_iban_of_impossible_length(app):
         db.session.flush()
     assert "ck_organisations_iban_length" in str(refused.value)
     db.session.rollback()
+
+
+def test_the_home_page_says_the_bank_details_are_missing(client, login_as):
+    organisation = OrganisationFactory(name="Jardins de Fives", iban=None, bic=None)
+    login_as(member_of(organisation))
+    home = client.get("/mon-espace").get_data(as_text=True)
+    assert "Jardins de Fives : il manque coordonnées bancaires (IBAN)." in home.replace("&#39;", "'")
+    organisation.iban = IBAN
+    db.session.commit()
+    assert "coordonnées bancaires (IBAN)" not in client.get("/mon-espace").get_data(as_text=True)
