@@ -10,7 +10,7 @@ Only the edit field shows the full IBAN: every page, export and audit row shows 
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _
 from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError
@@ -42,6 +42,7 @@ def rib_key(bank: str, branch: str, account: str) -> int:
 
 
 def rib_key_is_valid(iban: str) -> bool:
+    """Whether a French-format IBAN's last two digits are the RIB key of its bank, branch and account."""
     bban = iban[4:]
     if len(bban) != 23 or not bban.isalnum() or not bban[21:].isdigit():
         return False
@@ -59,16 +60,16 @@ def iban_error(value: str | None) -> str | None:
     """The message explaining why the IBAN is refused, or None when it is valid."""
     number = compact_iban(value)
     if not 15 <= len(number) <= IBAN_MAX_LENGTH or not number.isalnum() or not number[:2].isalpha():
-        return str(_l("Un IBAN commence par le code du pays (FR…) et compte de 15 à 34 caractères."))
+        return _("Un IBAN commence par le code du pays (FR…) et compte de 15 à 34 caractères.")
     try:
         stdnum_iban.validate(number)
     except ValidationError:
         if number.startswith("FR") and len(number) != 27:
-            return str(_l("Un IBAN français compte 27 caractères (FR76 suivi de 23 chiffres ou lettres)."))
-        return str(_l("Cet IBAN n'est pas valide : sa clé de contrôle ne correspond pas. Recopiez-le depuis votre RIB."))
+            return _("Un IBAN français compte 27 caractères (FR76 suivi de 23 chiffres ou lettres).")
+        return _("Cet IBAN n'est pas valide : sa clé de contrôle ne correspond pas. Recopiez-le depuis votre RIB.")
     if number[:2] in RIB_COUNTRIES and not rib_key_is_valid(number):
-        return str(_l("Cet IBAN n'est pas valide : la clé RIB (ses deux derniers chiffres) ne correspond pas "
-                      "au numéro de compte. Recopiez-le depuis votre RIB."))
+        return _("Cet IBAN n'est pas valide : la clé RIB (ses deux derniers chiffres) ne correspond pas "
+                      "au numéro de compte. Recopiez-le depuis votre RIB.")
     return None
 
 
@@ -77,7 +78,7 @@ def bic_error(value: str | None) -> str | None:
     try:
         stdnum_bic.validate(compact_bic(value))
     except ValidationError:
-        return str(_l("Un BIC compte 8 ou 11 lettres et chiffres (ex. BNPAFRPP ou BNPAFRPPXXX)."))
+        return _("Un BIC compte 8 ou 11 lettres et chiffres (ex. BNPAFRPP ou BNPAFRPPXXX).")
     return None
 
 
@@ -88,7 +89,7 @@ def checked_bank_details(iban: str | None, bic: str | None) -> tuple[str | None,
     if iban and (message := iban_error(iban)):
         raise DomainError(message, field="iban")
     if bic and not iban:
-        raise DomainError(str(_l("Indiquez l'IBAN du compte de ce BIC.")), field="iban")
+        raise DomainError(_("Indiquez l'IBAN du compte de ce BIC."), field="iban")
     if bic and (message := bic_error(bic)):
         raise DomainError(message, field="bic")
     return iban, bic
