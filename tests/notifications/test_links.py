@@ -80,3 +80,16 @@ def test_a_waitlisted_dossier_is_told_in_its_holders_language(app, mail_outbox):
     assert rows[french.email].link == f"/dossiers/{application.id}"
     assert f"/dossiers/{application.id}" in rows[english.email].body_text
     assert len(mail_outbox) == 2
+
+
+def test_every_message_but_the_secret_links_names_its_page():
+    """A new email template gets its page in PAGE_OF_EVENT (or is a secret link, which the bell must
+    not repeat)."""
+    from pathlib import Path
+
+    from grants.notifications.services import PAGE_OF_EVENT
+
+    templates = Path(__file__).resolve().parents[2] / "templates" / "email"
+    events = {path.name.split(".")[0] for path in templates.glob("*.subject.txt")}
+    assert events - set(PAGE_OF_EVENT) == {"invitation", "password_reset"}
+    assert set(PAGE_OF_EVENT) <= events
