@@ -40,6 +40,8 @@ from grants.models import (
 
 # Details that hold amounts in euros, shown the French way.
 MONEY_DETAILS = ("amount", "before", "after", "authorised")
+# Details that hold a user's email, shown as the user's name when the account exists.
+PERSON_DETAILS = ("reviewer", "user", "owner")
 
 SENTENCES = {
     # Signing in and accounts
@@ -222,13 +224,17 @@ def describe(events: Iterable) -> list[AuditLine]:
         if event.subject_type in NAMERS and event.subject_id is not None:
             wanted[event.subject_type].add(event.subject_id)
     names = {(kind, id_): named for kind, ids in wanted.items() for id_, named in NAMERS[kind](ids).items()}
+    emails = {event.details[key] for event in events for key in PERSON_DETAILS if (event.details or {}).get(key)}
+    people = dict(db.session.execute(
+        db.select(User.email, User.full_name).where(User.email.in_(emails))).all()) if emails else {}
     lines = []
     for event in events:
         subject = names.get((event.subject_type, event.subject_id))
         if subject is None:
             subject = Named(_("%(kind)s n° %(id)s", kind=event.subject_type, id=event.subject_id)
                             if event.subject_type else "—")
-        values = {name: _detail(name, str(value)) for name, value in (event.details or {}).items()}
+        values = {name: people.get(value, value) if name in PERSON_DETAILS else _detail(name, str(value))
+                  for name, value in (event.details or {}).items()}
         if event.action == "auth.login_failed":
             values["reason"] = str(LOGIN_FAILURES.get(values.get("reason"), values.get("reason", "")))
         values.update(actor=_actor(event), subject=subject, action=event.action)

@@ -48,6 +48,17 @@ def test_an_award_reads_as_a_sentence_with_a_link_to_the_dossier(client, login_a
     assert "user #" not in page and "application #" not in page
 
 
+def test_people_named_in_details_read_as_their_names(client, login_as):
+    admin, reviewer = AdminFactory(), ManagerFactory(full_name="Hugo Vasseur")
+    record_event("review.assigned", actor=admin, reviewer=reviewer.email, application="SISA-2026-0001")
+    record_event("organisation.member_invited", actor=admin, email="nouvelle@asso.example")
+    db.session.commit()
+    login_as(admin)
+    page = text(client.get("/admin/journal/"))
+    assert "a confié l'évaluation du dossier — à Hugo Vasseur." in page
+    assert "a invité nouvelle@asso.example" in page
+
+
 def test_the_sentences_follow_the_readers_language(client, login_as):
     award_by_nadia()
     login_as(AdminFactory(locale="en"))
