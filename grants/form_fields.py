@@ -1,5 +1,5 @@
-"""Form fields shared by several domain areas: euro amounts typed the French way, local instants,
-and bank details."""
+"""Form fields shared by several domain areas: text filters, email addresses, euro amounts typed the
+French way, local instants, and bank details."""
 
 from __future__ import annotations
 
@@ -7,14 +7,36 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateTimeLocalField, DecimalField, Field, StringField
-from wtforms.validators import ValidationError
+from wtforms import DateTimeLocalField, DecimalField, EmailField, Field, StringField
+from wtforms.validators import DataRequired, Email, Length, ValidationError
 from wtforms.widgets import TextInput
 
 from grants.bank_details import IBAN_MAX_LENGTH, bic_error, compact_bic, compact_iban, iban_error
 from grants.local_time import AmbiguousLocalTime, NonexistentLocalTime, from_local, to_local
 
 _SPACES = re.compile(r"[\s\u00a0\u202f]")
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def email_filter(value):
+    """Emails are compared case-insensitively: the database stores them lower-cased."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def without_spaces(value):
+    return "".join(value.split()) if isinstance(value, str) else value
+
+
+def email_field(label, **kwargs):
+    return EmailField(
+        label,
+        filters=[email_filter],
+        validators=[DataRequired(), Length(max=254), Email(message=_l("Saisissez une adresse e-mail valide."))],
+        **kwargs,
+    )
 
 
 def parse_amount(text: str) -> Decimal:

@@ -15,12 +15,10 @@ from sqlalchemy.exc import IntegrityError
 
 from grants.accounts.models import StaffRole, User, new_session_token
 from grants.accounts.passwords import hash_password, hasher, needs_rehash, verify_password
-from grants.applications.models import Applicant, ApplicantKind
 from grants.audit.services import record_event
-from grants.bank_details import checked_bank_details, masked_iban
 from grants.database import constraint_violated, db, utcnow
 from grants.errors import ConstraintViolated, DomainError
-from grants.notifications.services import queue_email
+from grants.outbox.services import queue_email
 
 MIN_PASSWORD_LENGTH = 12
 RESET_SALT = "subventia.password-reset"
@@ -139,37 +137,6 @@ def create_user(
     db.session.add(user)
     flush_or_explain({"uq_users_email": ("email", email_taken_message())})
     return user
-
-
-def register_individual(*, full_name: str, email: str, password: str, street: str, postal_code: str, city: str) -> User:
-    """A person applying in their own name (e.g. a job seeker's project): a User and their Applicant."""
-    user = create_user(email=email, password=password, full_name=full_name)
-    address = f"{street.strip()}, {postal_code.strip()} {city.strip()}"
-    db.session.add(Applicant(kind=ApplicantKind.INDIVIDUAL, person=user, address=address[:300]))
-    flush_or_explain({"uq_users_email": ("email", email_taken_message())})
-    record_event("account.registered", actor=user, subject=user, kind="individual")
-    return user
-
-
-def individual_applicant(user: User) -> Applicant | None:
-    """The Applicant of a person applying in their own name; None for anyone else."""
-    return db.session.scalar(db.select(Applicant).where(Applicant.person_id == user.id))
-
-
-def update_person_bank_details(applicant: Applicant, *, iban: str | None, bic: str | None) -> bool:
-    """Set the account a person's grants are paid into. A person's bank details are held on their
-    Applicant (as their postal address is), edited from their account page, whatever the state of
-    their dossiers: payments come after the decision, when the dossier is closed to edits. Keeps
-    the same rules as an organisation's; a change is audited masked. Returns whether it changed."""
-    iban, bic = checked_bank_details(iban, bic)
-    if (applicant.iban, applicant.bic) == (iban, bic):
-        return False
-    previous = masked_iban(applicant.iban)
-    applicant.iban, applicant.bic = iban, bic
-    db.session.flush()
-    record_event("account.bank_details_changed", actor=applicant.person, subject=applicant.person,
-                 iban=masked_iban(iban), previous_iban=previous, bic=bic or "")
-    return True
 
 
 def create_staff_user(*, email: str, password: str, role: StaffRole, full_name: str | None = None) -> User:

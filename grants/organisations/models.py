@@ -102,3 +102,65 @@ class Invitation(db.Model):
 
     organisation = relationship("Organisation")
     invited_by = relationship("User", foreign_keys=[invited_by_id])
+
+
+class ApplicantKind(StrEnum):
+    ORGANISATION = "organisation"
+    INDIVIDUAL = "individual"  # a person, e.g. a job seeker applying to the FRADEP
+
+
+class Applicant(db.Model):
+    """Who applies: an organisation or a person. Applications point here, so one application code
+    serves both; exactly one of ``organisation_id`` / ``person_id`` is set, matching ``kind``."""
+
+    __tablename__ = "applicants"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(kind = 'organisation' AND organisation_id IS NOT NULL AND person_id IS NULL)"
+            " OR (kind = 'individual' AND person_id IS NOT NULL AND organisation_id IS NULL)",
+            name="one_party_matching_kind",
+        ),
+        # A person's bank details live here; an organisation's are on the organisation.
+        sa.CheckConstraint("kind = 'individual' OR (iban IS NULL AND bic IS NULL)", name="bank_details_of_person_only"),
+        sa.CheckConstraint("iban IS NULL OR length(iban) BETWEEN 15 AND 34", name="iban_length"),
+        sa.CheckConstraint("bic IS NULL OR length(bic) IN (8, 11)", name="bic_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[ApplicantKind] = mapped_column(enum_type(ApplicantKind, "applicant_kind"))
+    organisation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), unique=True
+    )
+    person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), unique=True)
+    # A person's postal address; an organisation's is on the organisation.
+    address: Mapped[str | None] = mapped_column(sa.String(300))
+    # A person's bank details (compact, see grants.bank_details); an organisation's are on it.
+    iban: Mapped[str | None] = mapped_column(sa.String(34))
+    bic: Mapped[str | None] = mapped_column(sa.String(11))
+
+    organisation = relationship("Organisation")
+    person = relationship("User", back_populates="individual_applicant")
+
+    @property
+    def display_name(self) -> str:
+        return self.organisation.name if self.organisation else self.person.full_name
+
+    @property
+    def payee_iban(self) -> str | None:
+        """The account grants are paid into: the organisation's, or the person's."""
+        return self.organisation.iban if self.organisation else self.iban
+
+    @property
+    def payee_bic(self) -> str | None:
+        return self.organisation.bic if self.organisation else self.bic
+
+    def acting_users(self) -> list:
+        """The users who may act for this applicant: the organisation's members, or the person."""
+        if self.organisation is not None:
+            return [m.user for m in self.organisation.memberships]
+        return [self.person]
+
+    def is_represented_by(self, user) -> bool:
+        if self.kind == ApplicantKind.INDIVIDUAL:
+            return self.person_id == user.id
+        return any(m.user_id == user.id for m in self.organisation.memberships)

@@ -20,21 +20,22 @@ from grants.accounts.services import (
     flush_or_explain,
     normalise_email,
 )
-from grants.applications.models import Applicant, ApplicantKind
 from grants.audit.services import record_event
 from grants.bank_details import checked_bank_details, masked_iban
 from grants.database import db, utcnow
 from grants.errors import DomainError, NotAllowed
-from grants.notifications.services import queue_email
 from grants.organisations import policies
 from grants.organisations.identifiers import compact_siret, normalise_rna, rna_is_valid, siret_error
 from grants.organisations.models import (
+    Applicant,
+    ApplicantKind,
     Invitation,
     LegalForm,
     Membership,
     MembershipRole,
     Organisation,
 )
+from grants.outbox.services import queue_email
 
 INVITATION_SALT = "subventia.invitation"
 IDENTITY_FIELDS = ("name", "legal_form", "siret", "rna", "street", "postal_code", "city", "email", "phone")
@@ -104,6 +105,16 @@ def register_organisation(*, identity: dict, full_name: str, email: str, passwor
     return user, organisation
 
 
+def register_individual(*, full_name: str, email: str, password: str, street: str, postal_code: str, city: str) -> User:
+    """A person applying in their own name (e.g. a job seeker's project): a User and their Applicant."""
+    user = create_user(email=email, password=password, full_name=full_name)
+    address = f"{street.strip()}, {postal_code.strip()} {city.strip()}"
+    db.session.add(Applicant(kind=ApplicantKind.INDIVIDUAL, person=user, address=address[:300]))
+    flush_or_explain({"uq_users_email": ("email", email_taken_message())})
+    record_event("account.registered", actor=user, subject=user, kind="individual")
+    return user
+
+
 def update_organisation(organisation: Organisation, actor: User, identity: dict) -> list[str]:
     """Edit the organisation's identity; a new SIRET or RNA is checked exactly as at registration.
     Returns the names of the fields that changed."""
@@ -133,6 +144,25 @@ def update_bank_details(organisation: Organisation, actor: User, *, iban: str | 
     organisation.iban, organisation.bic = iban, bic
     db.session.flush()
     record_event("organisation.bank_details_changed", actor=actor, subject=organisation,
+                 iban=masked_iban(iban), previous_iban=previous, bic=bic or "")
+    return True
+
+
+def update_person_bank_details(applicant: Applicant, *, iban: str | None, bic: str | None) -> bool:
+    """Set the account a person applying in their own name is paid into. A person's bank details
+    are held on their Applicant (as their postal address is) and edited from their account page,
+    whatever the state of their dossiers: payments come after the decision, when the dossier is
+    closed to edits. Same rules as an organisation's; a change is audited masked. Returns whether
+    anything changed."""
+    if applicant.kind != ApplicantKind.INDIVIDUAL:
+        raise NotAllowed(_("Les coordonnées bancaires d'un organisme se modifient sur son profil."))
+    iban, bic = checked_bank_details(iban, bic)
+    if (applicant.iban, applicant.bic) == (iban, bic):
+        return False
+    previous = masked_iban(applicant.iban)
+    applicant.iban, applicant.bic = iban, bic
+    db.session.flush()
+    record_event("account.bank_details_changed", actor=applicant.person, subject=applicant.person,
                  iban=masked_iban(iban), previous_iban=previous, bic=bic or "")
     return True
 

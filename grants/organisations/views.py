@@ -6,13 +6,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from grants.access import Access, allow
+from grants.access import Access, acting_user, allow
 from grants.accounts.services import find_user_by_email
-from grants.accounts.views import show_error, start_session
+from grants.accounts.sessions import start_session
+from grants.accounts.views import bp as accounts_bp
 from grants.database import db
 from grants.errors import DomainError
-from grants.form_errors import refuse
-from grants.organisations import policies, services
+from grants.form_errors import refuse, show_error
+from grants.organisations import policies, registration, services
 from grants.organisations.forms import (
     LEGAL_FORM_LABELS,
     BankDetailsForm,
@@ -23,6 +24,8 @@ from grants.organisations.forms import (
 from grants.organisations.models import Invitation, LegalForm, Membership, Organisation
 
 bp = Blueprint("organisations", __name__)
+
+__all__ = ["bp", "registration"]  # importing this module adds the sign-up pages to the accounts blueprint
 
 
 def member_organisation(organisation_id: int) -> Organisation:
@@ -71,7 +74,7 @@ def edit(organisation_id: int):
             "city": form.city.data, "email": form.contact_email.data, "phone": form.phone.data,
         }
         try:
-            changed = services.update_organisation(organisation, current_user._get_current_object(), identity)
+            changed = services.update_organisation(organisation, acting_user(), identity)
         except DomainError as error:
             show_error(form, error)
         else:
@@ -90,8 +93,7 @@ def bank_details(organisation_id: int):
     errors = []
     if form.validate_on_submit():
         try:
-            changed = services.update_bank_details(organisation, current_user._get_current_object(),
-                                                   iban=form.iban.data, bic=form.bic.data)
+            changed = services.update_bank_details(organisation, acting_user(), iban=form.iban.data, bic=form.bic.data)
         except DomainError as error:
             errors = refuse(form, error)
         else:
@@ -101,6 +103,30 @@ def bank_details(organisation_id: int):
     status = 422 if form.errors or errors else 200
     return render_template("organisations/bank_details.html", organisation=organisation, form=form,
                            errors=errors), status
+
+
+# A person applying in their own name keeps their bank details on their Applicant, edited from the
+# account page: a route of the accounts blueprint (/compte/…), as the sign-up pages are.
+@accounts_bp.route("/compte/coordonnees-bancaires", methods=["GET", "POST"])
+@allow(Access.APPLICANT)
+def person_bank_details():
+    """The account a person's grants are paid into (an organisation's are on its profile)."""
+    applicant = acting_user().individual_applicant
+    if applicant is None:
+        abort(404)
+    form = BankDetailsForm(data={"iban": applicant.iban, "bic": applicant.bic})
+    errors = []
+    if form.validate_on_submit():
+        try:
+            changed = services.update_person_bank_details(applicant, iban=form.iban.data, bic=form.bic.data)
+        except DomainError as error:
+            errors = refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("Vos coordonnées bancaires sont enregistrées.") if changed else _("Aucune modification."), "success")
+            return redirect(url_for("accounts.account"))
+    status = 422 if form.errors or errors else 200
+    return render_template("accounts/bank_details.html", form=form, errors=errors), status
 
 
 def render_members(organisation: Organisation, form: InviteForm):
@@ -123,7 +149,7 @@ def members(organisation_id: int):
     form = InviteForm()
     if form.validate_on_submit():
         try:
-            invitation = services.invite_member(organisation, current_user._get_current_object(), form.email.data)
+            invitation = services.invite_member(organisation, acting_user(), form.email.data)
         except DomainError as error:
             show_error(form, error)
         else:
@@ -135,7 +161,7 @@ def members(organisation_id: int):
 
 def act_on_members(organisation: Organisation, action, target, success: str):
     try:
-        action(target, current_user._get_current_object())
+        action(target, acting_user())
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -203,7 +229,7 @@ def invitation(token: str):
     context = {"invitation": invitation, "organisation": organisation, "token": token}
 
     if current_user.is_authenticated:
-        user = current_user._get_current_object()
+        user = acting_user()
         if user.email != invitation.email:
             return render_template("organisations/invitation.html", mode="other_account", **context)
         if request.method == "POST":

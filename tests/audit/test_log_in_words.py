@@ -9,10 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import event as sa_event
 
-from grants.audit.sentences import SENTENCES
 from grants.audit.services import record_event
 from grants.awards import services as awards
 from grants.database import db
+from grants.home.audit_sentences import SENTENCES
 from grants.models import AuditEvent
 from tests.awards.conftest import OPERATING, under_review
 from tests.factories import AdminFactory, CallEnvelopeFactory, CallFactory, ManagerFactory

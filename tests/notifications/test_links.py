@@ -87,7 +87,7 @@ def test_every_message_but_the_secret_links_names_its_page():
     not repeat)."""
     from pathlib import Path
 
-    from grants.notifications.services import PAGE_OF_EVENT
+    from grants.outbox.services import PAGE_OF_EVENT
 
     templates = Path(__file__).resolve().parents[2] / "templates" / "email"
     events = {path.name.split(".")[0] for path in templates.glob("*.subject.txt")}

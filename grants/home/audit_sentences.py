@@ -2,7 +2,8 @@
 did it and what it concerned ("Nadia Benali a accordé 5 500,00 € au dossier SISA-2026-0003"), with
 a link to the page of what it concerned where there is one.
 
-The codes stay in the database (they are what is filtered and kept); this module only reads them.
+The codes stay in the database (they are what is filtered and kept); this module only reads them,
+and every area's rows to name their subjects: it sits on top, with the pages (grants.home).
 A code without a sentence here still reads as one ("… : action « x.y » sur …"), so a new event
 is never shown as a bare code nor hidden.
 """
@@ -20,23 +21,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
+from grants.accounts.models import User
+from grants.applications.models import Application
+from grants.awards.models import CommitteeSession, Decision
+from grants.calls.models import Call, DirectGrant, ProgrammeBudget
 from grants.database import db
 from grants.formatting import money
-from grants.models import (
-    ApiToken,
-    Applicant,
-    Application,
-    Call,
-    CommitteeSession,
-    ConflictOfInterest,
-    Decision,
-    DirectGrant,
-    Organisation,
-    ProgrammeBudget,
-    Review,
-    ReviewAssignment,
-    User,
-)
+from grants.organisations.models import Applicant, Organisation
+from grants.reviews.models import ConflictOfInterest, Review, ReviewAssignment
 
 # Details that hold amounts in euros, shown the French way.
 MONEY_DETAILS = ("amount", "before", "after", "authorised")
@@ -170,7 +162,6 @@ NAMERS: dict[str, Callable[[set[int]], dict[int, Named]]] = {
     "programme_budget": lambda ids: {b.id: Named(b.programme.name, url_for("calls.programme", programme_id=b.programme_id))
                                      for b in _load(ProgrammeBudget, ids, db.joinedload(ProgrammeBudget.programme))},
     "direct_grant": lambda ids: {g.id: Named(g.beneficiary_name) for g in _load(DirectGrant, ids)},
-    "api_token": lambda ids: {t.id: Named(t.name) for t in _load(ApiToken, ids)},
     "conflict_of_interest": lambda ids: _conflict_names(ids),
 }
 

@@ -1,4 +1,8 @@
-"""The audit log, read by administrators: who did what, when, from where, in sentences."""
+"""The audit log's page, read by administrators: who did what, when, from where, in sentences.
+
+It names the subjects of every area (a dossier's reference, a call's title), so it sits on top with
+the other pages that read every area; the audit area below only records (and reads none). Its
+blueprint keeps the name ``audit`` and the address ``/admin/journal/``."""
 
 from __future__ import annotations
 
@@ -6,8 +10,8 @@ from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 
 from grants.access import Access, allow
-from grants.audit.sentences import describe
 from grants.audit.services import search_events
+from grants.home.audit_sentences import describe
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/journal")
 

@@ -52,15 +52,3 @@ class Notification(db.Model):
     # The page the message is about (a path on this site), which the bell links to; None for
     # messages about no page of the recipient's (an invitation to someone without an account).
     link: Mapped[str | None] = mapped_column(sa.String(300))
-
-
-class ProgrammeFollow(db.Model):
-    """A user who wants to hear when a call of this programme opens (opt-in "call opening" news)."""
-
-    __tablename__ = "programme_follows"
-    __table_args__ = (sa.UniqueConstraint("user_id", "programme_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    programme_id: Mapped[int] = mapped_column(sa.ForeignKey("programmes.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
