@@ -2,7 +2,7 @@
 page a notification is about
 
 Revision ID: 8d41c6b2e7f3
-Revises: 5e1c0a7d9b42
+Revises: 9b7e4c2f1a06
 Create Date: 2026-12-05 08:30:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '8d41c6b2e7f3'
-down_revision = '5e1c0a7d9b42'
+down_revision = '9b7e4c2f1a06'
 branch_labels = None
 depends_on = None
 
