@@ -85,6 +85,17 @@ def instance_secret_key(instance_path: str) -> str:
     return path.read_text().strip()
 
 
+def served_name(host: str, port: int) -> str:
+    """The host and port that links in emails name on the embedded default: the served ones, so
+    that ``PORT=8080 make run`` mails links to :8080. A wildcard host (0.0.0.0, ::) listens on every
+    interface: the links then name this machine, ``localhost``."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "localhost"
+    elif ":" in host:  # an IPv6 address is bracketed in a URL
+        host = f"[{host}]"
+    return f"{host}:{port}"
+
+
 def under_instance(name: str) -> Derived:
     return Derived(lambda get: str(Path(get("INSTANCE_PATH")) / name))
 
@@ -99,6 +110,9 @@ class Config:
     REDIS_URL = Env("REDIS_URL")
     # Links in emails queued by workers and scans (no request to take the host from).
     SERVER_NAME = Env("SERVER_NAME")
+    # Where the embedded runner (python -m worker.embedded, make run) listens.
+    HOST = Env("HOST", default="127.0.0.1")
+    PORT = Env("PORT", default=5000, parse=int)
     PREFERRED_URL_SCHEME = Env("PREFERRED_URL_SCHEME", default="https")
 
     TIME_ZONE = Env("TIME_ZONE", default="Europe/Paris")
@@ -209,7 +223,7 @@ class DevelopmentConfig(Config):
     REMEMBER_COOKIE_SECURE = Derived(lambda get: get("SESSION_COOKIE_SECURE"))
     SEND_HSTS = False
     MAIL_BACKEND = Env("MAIL_BACKEND", default="grants.outbox.eml_files.EmailBackend")
-    SERVER_NAME = Env("SERVER_NAME", default="127.0.0.1:5000")
+    SERVER_NAME = Env("SERVER_NAME", default=Derived(lambda get: served_name(get("HOST"), get("PORT"))))
     PREFERRED_URL_SCHEME = Env("PREFERRED_URL_SCHEME", default="http")
     TASKS_RUN_IN_PROCESS = Derived(lambda get: not get("REDIS_URL"))
     CELERY = {**Config.CELERY, "task_always_eager": Derived(lambda get: get("TASKS_RUN_IN_PROCESS")),

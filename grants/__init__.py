@@ -131,9 +131,9 @@ def register_blueprints(app: Flask) -> None:
     from grants.accounts.views import bp as accounts_bp
     from grants.api.views import bp as api_bp
     from grants.applications.views import bp as applications_bp
-    from grants.audit.views import bp as audit_bp
     from grants.awards.views import bp as awards_bp
     from grants.calls.views import bp as calls_bp
+    from grants.home.audit_log import bp as audit_bp
     from grants.home.views import bp as home_bp
     from grants.notifications.views import bp as notifications_bp
     from grants.organisations.views import bp as organisations_bp

@@ -16,10 +16,11 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, DateTimeLocalField, EmailField, Field
-from wtforms.validators import DataRequired, Email, Length, StopValidation
+from wtforms import DateField, DateTimeLocalField, EmailField, Field, StringField
+from wtforms.validators import DataRequired, Email, Length, StopValidation, ValidationError
 from wtforms.widgets import NumberInput, TextInput
 
+from grants.bank_details import IBAN_MAX_LENGTH, bic_error, compact_bic, compact_iban, iban_error
 from grants.local_time import AmbiguousLocalTime, NonexistentLocalTime, from_local, to_local
 
 MAX_AMOUNT = Decimal("999999999.99")  # under a billion euros: anything above is a typing error
@@ -288,3 +289,37 @@ class LocalDateTimeField(DateTimeLocalField):
 def row_version(text) -> int:
     """The version counter of a row, echoed by a form opened on it (optimistic locking)."""
     return parse_whole_number(str(text), low=0, high=MAX_RECORD_ID)
+
+
+class IbanField(StringField):
+    """An IBAN typed with or without spaces, kept compact ("FR7630006…"); empty is None. Checked by
+    grants.bank_details (country format, check digits, the French RIB key)."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {"autocomplete": "off", "spellcheck": "false",
+                                        "autocapitalize": "characters", "maxlength": IBAN_MAX_LENGTH + 9})
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        # Bounded before it is parsed: 34 characters, and the spaces of one group of 4 each.
+        self.data = (compact_iban(valuelist[0][:IBAN_MAX_LENGTH + 9]) or None) if valuelist else None
+
+    def pre_validate(self, form):
+        if self.data and (message := iban_error(self.data)):
+            raise ValidationError(message)
+
+
+class BicField(StringField):
+    """A BIC (SWIFT code) of 8 or 11 characters, upper-cased without spaces; empty is None."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {"autocomplete": "off", "spellcheck": "false",
+                                        "autocapitalize": "characters", "maxlength": 14})
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        self.data = (compact_bic(valuelist[0][:14]) or None) if valuelist else None
+
+    def pre_validate(self, form):
+        if self.data and (message := bic_error(self.data)):
+            raise ValidationError(message)

@@ -41,10 +41,11 @@ def local_date(day: date | datetime | None, fmt: str = "medium") -> str:
 
 
 def register_filters(app) -> None:
+    from grants.bank_details import masked_iban
     from grants.form_fields import error_messages
 
     app.jinja_env.filters.update(
         money=money, millions=millions, local_datetime=local_datetime, local_date=local_date,
-        error_messages=error_messages,
+        error_messages=error_messages, masked_iban=masked_iban,
     )
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())

@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
-from stdnum import luhn
+from stdnum import iban, luhn
 
 from grants.accounts.passwords import hash_password
+from grants.bank_details import iban_from_rib
 from grants.database import db, utcnow
 from grants.models import (
     Applicant,
@@ -40,6 +41,16 @@ def luhn_siret(seed: int) -> str:
     siren = siren_body + luhn.calc_check_digit(siren_body)
     body = siren + f"{seed % 10000:04d}"
     return body + luhn.calc_check_digit(body)
+
+
+def french_iban(seed: int, *, rib_key: int | None = None) -> str:
+    """A valid French IBAN made from a number; with ``rib_key``, one whose RIB key is wrong (its
+    mod-97 check digits still right)."""
+    bank, branch, account = f"{30000 + seed % 9000:05d}", f"{seed % 100000:05d}", f"{10000000000 + seed:011d}"
+    if rib_key is None:
+        return iban_from_rib(bank, branch, account)
+    bban = f"{bank}{branch}{account}{rib_key:02d}"
+    return "FR" + iban.calc_check_digits("FR00" + bban) + bban
 
 
 class BaseFactory(SQLAlchemyModelFactory):
@@ -89,6 +100,8 @@ class OrganisationFactory(BaseFactory):
     city = "Lille"
     email = factory.Sequence(lambda n: f"contact{n}@asso.example")
     phone = "03 20 00 00 00"
+    iban = factory.Sequence(lambda n: french_iban(n + 1))
+    bic = "CEPAFRPP597"
 
 
 class MembershipFactory(BaseFactory):
@@ -115,6 +128,7 @@ class IndividualApplicantFactory(BaseFactory):
     kind = ApplicantKind.INDIVIDUAL
     person = factory.SubFactory(UserFactory)
     address = "3 place du Théâtre, 59800 Lille"
+    iban = factory.Sequence(lambda n: french_iban(50000 + n))
 
 
 def member_of(organisation: Organisation | None = None, **user_fields) -> User:

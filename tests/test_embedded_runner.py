@@ -39,3 +39,29 @@ def test_the_schedule_thread_runs_due_tasks(app):
     assert db.session.get(type(ended), ended.id).state == CallState.CLOSED
     assert not thread.is_alive()
     assert "open-and-close-calls" in worker.beat_schedule(300)
+
+
+def test_links_in_emails_name_the_served_host_and_port():
+    from config import served_name
+
+    assert served_name("127.0.0.1", 8080) == "127.0.0.1:8080"
+    assert served_name("0.0.0.0", 8080) == "localhost:8080"  # every interface: this machine by name
+    assert served_name("::1", 8080) == "[::1]:8080"
+
+
+def test_the_embedded_default_builds_external_links_on_port_from_the_environment(monkeypatch, tmp_path):
+    from flask import url_for
+
+    from grants import create_app
+
+    for name in ("HOST", "SERVER_NAME", "DATABASE_URL", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("PORT", "8765")
+    app = create_app("development")
+    assert (app.config["HOST"], app.config["PORT"]) == ("127.0.0.1", 8765)
+    with app.app_context():
+        assert url_for("home.index", _external=True) == "http://127.0.0.1:8765/"
+    monkeypatch.setenv("SERVER_NAME", "subventions.region.example")  # an explicit name wins
+    with create_app("development").app_context():
+        assert url_for("home.index", _external=True) == "http://subventions.region.example/"

@@ -1,6 +1,6 @@
 """The embedded default in one process: the web app, and the beat schedule run by a thread.
 
-``python -m worker.embedded`` serves http://127.0.0.1:5000 on SQLite with no Redis: tasks queued
+``python -m worker.embedded`` serves http://127.0.0.1:5000 (``HOST``, ``PORT``) on SQLite with no Redis: tasks queued
 by requests run in-process after commit (Celery's eager mode, see DevelopmentConfig), and the
 periodic tasks of the app's beat schedule (:func:`worker.beat_schedule`) run on their schedule in a daemon thread, so calls
 still open and close by themselves, reminders and digests are still queued, and pending
@@ -58,8 +58,7 @@ def main() -> None:
                  app.config["MAIL_OUTBOX_DIR"])
     stop = threading.Event()
     threading.Thread(target=run_beat_schedule, args=(app, stop), daemon=True, name="beat").start()
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = int(os.environ.get("PORT", 5000))
+    host, port = app.config["HOST"], app.config["PORT"]  # what DevelopmentConfig.SERVER_NAME names in links
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:

@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.form import Form
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from grants.applications.models import BudgetLineKind
+from grants.applications.models import YOUNG_PEOPLE_MAX, BudgetLineKind
 from grants.applications.services import (
     ACCOUNTS,
     PROJECT_FIELDS,
@@ -45,6 +45,7 @@ class ProjectForm(FlaskForm):
     objectives = TextAreaField(_l("Objectifs"), filters=[strip], validators=[Length(max=8000)])
     target_public = TextAreaField(_l("Public visé"), filters=[strip], validators=[Length(max=4000)])
     beneficiaries_count = WholeNumberField(_l("Nombre de bénéficiaires"), low=0, high=10_000_000, validators=[Optional()])
+    young_people_count = WholeNumberField(_l("Nombre de jeunes touchés"), low=0, high=YOUNG_PEOPLE_MAX, validators=[Optional()])
     places = StringField(_l("Lieux de réalisation"), filters=[strip], validators=[Length(max=300)])
     partner_region = SelectField(_l("Région partenaire"), choices=[], validate_choice=False)
     starts_on = DayField(_l("Début du projet"), validators=[Optional()])
@@ -55,6 +56,7 @@ class ProjectForm(FlaskForm):
         regions = list(call.partner_regions or []) if call is not None else []
         self.partner_region.choices = [("", _l("Choisissez une région"))] + [(r, r) for r in regions]
         self.has_partner_regions = bool(regions)
+        self.asks_young_people_count = bool(call is not None and call.asks_young_people_count)
 
     def validate_partner_region(self, field):
         if field.data and field.data not in {value for value, _label in field.choices}:
@@ -69,6 +71,8 @@ class ProjectForm(FlaskForm):
         values = {}
         for name in PROJECT_FIELDS:
             if not self.has_partner_regions and name == "partner_region":
+                continue
+            if not self.asks_young_people_count and name == "young_people_count":
                 continue
             field = self[name]
             if field.errors:

@@ -38,6 +38,9 @@ APPLICATION_TRANSITIONS = {
 }
 
 
+YOUNG_PEOPLE_MAX = 1_000_000  # far above any one project's reach: a typo, not a count
+
+
 class Application(db.Model):
     """A dossier: one applicant's request to one call, with its budget and attachments.
 
@@ -52,6 +55,10 @@ class Application(db.Model):
         sa.CheckConstraint("starts_on IS NULL OR ends_on IS NULL OR starts_on <= ends_on", name="starts_before_end"),
         sa.CheckConstraint(
             "beneficiaries_count IS NULL OR beneficiaries_count >= 0", name="beneficiaries_not_negative"
+        ),
+        sa.CheckConstraint(
+            f"young_people_count IS NULL OR young_people_count BETWEEN 0 AND {YOUNG_PEOPLE_MAX}",
+            name="young_people_count_bounded",
         ),
         sa.CheckConstraint(
             "(state = 'draft') OR (reference IS NOT NULL AND submitted_at IS NOT NULL)"
@@ -77,6 +84,8 @@ class Application(db.Model):
     objectives: Mapped[str] = mapped_column(sa.Text, default="")
     target_public: Mapped[str] = mapped_column(sa.Text, default="")
     beneficiaries_count: Mapped[int | None]
+    # Asked only where the call asks for it (Call.asks_young_people_count); required at submission then.
+    young_people_count: Mapped[int | None]
     places: Mapped[str] = mapped_column(sa.String(300), default="")
     partner_region: Mapped[str | None] = mapped_column(sa.String(100))
     starts_on: Mapped[date | None]

@@ -33,6 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from grants.applications.models import (
+    YOUNG_PEOPLE_MAX,
     Application,
     ApplicationState,
     BudgetLine,
@@ -243,6 +244,9 @@ def project_problems(application: Application) -> list[Problem]:
                 for name, message in required if not (getattr(application, name) or "").strip()]
     if application.beneficiaries_count is None:
         problems.append(_problem(application, "projet", _("Indiquez le nombre de bénéficiaires."), "beneficiaries_count"))
+    if call.asks_young_people_count and application.young_people_count is None:
+        problems.append(_problem(application, "projet", _("Indiquez le nombre de jeunes touchés par le projet."),
+                                 "young_people_count"))
     if call.partner_regions and application.partner_region not in call.partner_regions:
         problems.append(_problem(application, "projet", _("Choisissez la région partenaire du projet."), "partner_region"))
     if application.starts_on is None:
@@ -409,14 +413,16 @@ def save_identification(application: Application, *, address: str, actor, expect
     return application
 
 
-PROJECT_FIELDS = ("title", "summary", "objectives", "target_public", "beneficiaries_count", "places",
-                  "partner_region", "starts_on", "ends_on")
+PROJECT_FIELDS = ("title", "summary", "objectives", "target_public", "beneficiaries_count", "young_people_count",
+                  "places", "partner_region", "starts_on", "ends_on")
 
 
 def save_project(application: Application, values: dict, *, actor, expected_version: int | None,
                  now: datetime | None = None) -> Application:
     """Write the given project fields (the valid ones of a draft form: the others are left as saved).
-    A partner region is one of the call's; the end is not before the start."""
+    A partner region is one of the call's; the end is not before the start; the young people
+    reached are counted only where the call asks (between 0 and YOUNG_PEOPLE_MAX, also a check
+    constraint)."""
     now = now or utcnow()
     _ensure_editable(application, "projet", expected_version, now)
     unknown = set(values) - set(PROJECT_FIELDS)
@@ -424,6 +430,12 @@ def save_project(application: Application, values: dict, *, actor, expected_vers
         raise ValueError(f"not project fields: {unknown}")
     if values.get("partner_region") and values["partner_region"] not in (application.call.partner_regions or []):
         raise DomainError(_("Choisissez une des régions partenaires de l'appel."), field="partner_region")
+    if "young_people_count" in values:
+        count = values["young_people_count"]
+        if not application.call.asks_young_people_count:
+            raise DomainError(_("Cet appel ne demande pas le nombre de jeunes touchés."), field="young_people_count")
+        if count is not None and not 0 <= count <= YOUNG_PEOPLE_MAX:
+            raise DomainError(_("Un nombre entre 0 et 1 000 000."), field="young_people_count")
     starts_on: date | None = values.get("starts_on", application.starts_on)
     ends_on: date | None = values.get("ends_on", application.ends_on)
     if starts_on and ends_on and ends_on < starts_on:

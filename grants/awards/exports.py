@@ -19,10 +19,10 @@ from openpyxl.utils import get_column_letter
 
 from grants.applications.models import Application
 from grants.awards.models import Decision, EnvelopeMovement, MovementKind, Outcome
-from grants.calls.models import Call
+from grants.calls.models import Call, DirectGrant, ProgrammeBudget
 from grants.database import db
 from grants.local_time import from_local, to_local
-from grants.organisations.models import Applicant
+from grants.organisations.models import Applicant, Organisation
 from grants.spreadsheet_cells import csv_text, decimal_cell, text_cell
 
 # The standard's columns, in its order (https://schema.data.gouv.fr/scdl/subventions/).
@@ -70,13 +70,15 @@ def decision_lines(call_id: int) -> list[DecisionLine]:
     return [DecisionLine(decision, application) for decision, application in rows]
 
 
-def decision_header() -> list[str]:
-    return [_("Référence"), _("Porteur de projet"), _("SIRET"), _("Projet"), _("Décision"), _("Section"),
+def decision_header(call: Call) -> list[str]:
+    """The columns; the young people reached where the call asks for them."""
+    return [_("Référence"), _("Porteur de projet"), _("SIRET"), _("Projet"),
+            *([_("Jeunes touchés")] if call.asks_young_people_count else []), _("Décision"), _("Section"),
             _("Montant demandé"), _("Montant accordé"), _("Versé"), _("Reste à verser"), _("Motif"),
             _("Décidée le"), _("Par"), _("Commission du"), _("Annulée le")]
 
 
-def decision_values(line: DecisionLine) -> list:
+def decision_values(line: DecisionLine, call: Call) -> list:
     """One decision as typed values (Decimal amounts, dates): each format writes them its own way."""
     decision, application = line.decision, line.application
     organisation = line.applicant.organisation
@@ -86,6 +88,7 @@ def decision_values(line: DecisionLine) -> list:
         line.applicant.display_name,
         organisation.siret if organisation else "",
         application.title,
+        *([application.young_people_count] if call.asks_young_people_count else []),
         _labels()[decision.outcome] + (" — " + _("annulée") if decision.cancelled_at else ""),
         decision.section.value if decision.section else "",
         application.amount_requested,
@@ -113,8 +116,8 @@ def _french_cell(value) -> str:
 def decisions_csv(call: Call) -> str:
     """The call's decisions for a French spreadsheet: semicolons, decimal commas, a BOM so that
     Excel reads UTF-8, text that can never run as a formula."""
-    rows = ([_french_cell(v) for v in decision_values(line)] for line in decision_lines(call.id))
-    return csv_text(decision_header(), rows, delimiter=";", byte_order_mark=True)
+    rows = ([_french_cell(v) for v in decision_values(line, call)] for line in decision_lines(call.id))
+    return csv_text(decision_header(call), rows, delimiter=";", byte_order_mark=True)
 
 
 def decisions_xlsx(call: Call) -> bytes:
@@ -122,19 +125,21 @@ def decisions_xlsx(call: Call) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = _("Décisions")[:31]
-    sheet.append(decision_header())
+    sheet.append(decision_header(call))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for line in decision_lines(call.id):
-        sheet.append([None if v is None else v for v in decision_values(line)])
+        sheet.append([None if v is None else v for v in decision_values(line, call)])
         for cell in sheet[sheet.max_row]:
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # never a formula, whatever the applicant typed
-            elif isinstance(cell.value, Decimal | float | int):
+            elif isinstance(cell.value, int):  # a count (young people reached), not money
+                cell.number_format = "#,##0"
+            elif isinstance(cell.value, Decimal | float):
                 cell.number_format = '#,##0.00 "€"'
             elif isinstance(cell.value, date | datetime):
                 cell.number_format = "dd/mm/yyyy"
-    for index, title in enumerate(decision_header(), start=1):
+    for index, title in enumerate(decision_header(call), start=1):
         sheet.column_dimensions[get_column_letter(index)].width = max(12, min(40, len(title) + 4))
     sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
@@ -166,12 +171,32 @@ def _payment_period(payments: list[date], application: Application, decided_on: 
     return decided_on.isoformat()
 
 
+def _year_bounds(year: int) -> tuple[datetime, datetime]:
+    """The instants where ``year`` starts and ends in Paris."""
+    return (from_local(datetime.combine(date(year, 1, 1), time())),
+            from_local(datetime.combine(date(year + 1, 1, 1), time())))
+
+
+def _beneficiary_columns(organisation: Organisation) -> dict[str, str]:
+    return {
+        "nomBeneficiaire": organisation.name,
+        "idBeneficiaire": organisation.siret if SIRET.match(organisation.siret or "") else "",
+        "rnaBeneficiaire": organisation.rna if RNA.match(organisation.rna or "") else "",
+    }
+
+
 def scdl_rows(year: int) -> list[dict[str, str]]:
-    """One row per grant awarded to an organisation in ``year`` (Paris dates) and not cancelled.
-    Grants to private persons are left out: the obligation concerns legal entities, and publishing
-    a person's name would breach their privacy."""
-    start = from_local(datetime.combine(date(year, 1, 1), time()))
-    end = from_local(datetime.combine(date(year + 1, 1, 1), time()))
+    """One row per grant decided in ``year`` (Paris dates) to a legal entity and not cancelled: the
+    awards on calls, then the direct grants, each by date. Grants to private persons are left out:
+    the obligation concerns legal entities, and publishing a person's name would breach their
+    privacy. A direct grant is a legal entity's when it names a registered organisation (SIRET)."""
+    start, end = _year_bounds(year)
+    grantor = {"nomAttribuant": current_app.config["GRANTOR_NAME"], "idAttribuant": current_app.config["GRANTOR_SIRET"]}
+    return ([{**grantor, **row} for row in _call_award_rows(start, end)]
+            + [{**grantor, **row} for row in _direct_grant_rows(start, end)])
+
+
+def _call_award_rows(start: datetime, end: datetime) -> list[dict[str, str]]:
     rows = db.session.execute(
         db.select(Decision, Application, Call)
         .join(Application, Decision.application_id == Application.id)
@@ -190,21 +215,14 @@ def scdl_rows(year: int) -> list[dict[str, str]]:
                 EnvelopeMovement.kind == MovementKind.PAYMENT)
         ):
             payments.setdefault(decision_id, []).append(paid_on)
-    grantor_name = current_app.config["GRANTOR_NAME"]
-    grantor_siret = current_app.config["GRANTOR_SIRET"]
     published = []
     for decision, application, call in rows:
-        organisation = application.applicant.organisation
         decided_on = to_local(decision.decided_at).date()
         paid_on = payments.get(decision.id, [])
         published.append({
-            "nomAttribuant": grantor_name,
-            "idAttribuant": grantor_siret,
             "dateConvention": decided_on.isoformat(),
             "referenceDecision": application.reference or "",
-            "nomBeneficiaire": organisation.name,
-            "idBeneficiaire": organisation.siret if SIRET.match(organisation.siret or "") else "",
-            "rnaBeneficiaire": organisation.rna if RNA.match(organisation.rna or "") else "",
+            **_beneficiary_columns(application.applicant.organisation),
             "objet": (application.title or call.title)[:SCDL_OBJECT_MAX],
             "montant": _scdl_amount(decision.amount),
             "nature": "aide en numéraire",
@@ -214,6 +232,36 @@ def scdl_rows(year: int) -> list[dict[str, str]]:
             "notificationUE": "non",
             "pourcentageSubvention": _share_of_cost(decision.amount, application.total_expenses),
             "dispositifAide": call.title,
+        })
+    return published
+
+
+def _direct_grant_rows(start: datetime, end: datetime) -> list[dict[str, str]]:
+    """Direct grants record neither payment tranches nor a project cost: each is published as one
+    payment on its decision date, funding the whole of its object."""
+    grants = db.session.scalars(
+        db.select(DirectGrant)
+        .where(DirectGrant.organisation_id.is_not(None), DirectGrant.decided_at >= start, DirectGrant.decided_at < end)
+        .options(sa.orm.joinedload(DirectGrant.organisation),
+                 sa.orm.joinedload(DirectGrant.programme_budget).joinedload(ProgrammeBudget.programme))
+        .order_by(DirectGrant.decided_at, DirectGrant.id)
+    ).all()
+    published = []
+    for grant in grants:
+        decided_on = to_local(grant.decided_at).date()
+        published.append({
+            "dateConvention": decided_on.isoformat(),
+            "referenceDecision": "",
+            **_beneficiary_columns(grant.organisation),
+            "objet": grant.purpose[:SCDL_OBJECT_MAX],
+            "montant": _scdl_amount(grant.amount),
+            "nature": "aide en numéraire",
+            "conditionsVersement": "unique",
+            "datesPeriodeVersement": decided_on.isoformat(),
+            "idRAE": "",
+            "notificationUE": "non",
+            "pourcentageSubvention": "1",
+            "dispositifAide": grant.programme_budget.programme.name,
         })
     return published
 

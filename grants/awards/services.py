@@ -59,6 +59,18 @@ class NotAwardable(DomainError):
     """The application cannot receive a decision: unknown, withdrawn, not under review, or decided."""
 
 
+class MissingBankDetails(DomainError):
+    """The payee has no IBAN on record: nothing can be paid to it."""
+
+    def __init__(self, payee: str, individual: bool):
+        super().__init__(
+            _("Aucun IBAN n'est enregistré pour %(payee)s : la personne doit saisir ses coordonnées bancaires "
+              "sur la page « Mon compte » avant tout versement.", payee=payee) if individual else
+            _("Aucun IBAN n'est enregistré pour %(payee)s : un membre de l'organisme doit saisir ses "
+              "coordonnées bancaires sur son profil avant tout versement.", payee=payee))
+        self.payee = payee
+
+
 class LedgerInconsistent(DomainError):
     """Stored figures differ from the ledger's sums (see :func:`ledger_discrepancies`)."""
 
@@ -273,7 +285,8 @@ def reject_application(application: Application | None, *, reason: str, actor, c
 def waitlist_application(application: Application | None, *, actor, reason: str = "",
                          committee_session=None) -> Decision:
     """Put an application on the waiting list (liste complémentaire): it stays under review, so
-    that it can be funded later when money comes back to the envelope, or refused."""
+    that it can be funded later when money comes back to the envelope, or refused. The applicant
+    is told (outbox)."""
     if _open_decision(application) is not None:
         raise NotAwardable(_("Le dossier est déjà sur la liste d'attente."))
     committee_session_id = _session_id(committee_session)
@@ -282,6 +295,7 @@ def waitlist_application(application: Application | None, *, actor, reason: str 
                             decided_by_id=actor.id, decided_at=utcnow(), committee_session_id=committee_session_id)
         db.session.add(decision)
     record_event("application.waitlisted", actor=actor, subject=decision, reason=reason.strip())
+    _notify_applicant("application_waitlisted", application, decision=decision)
     return decision
 
 
@@ -361,8 +375,11 @@ def cancel_award(decision: Decision, *, actor, reason: str, recover_paid: bool =
 def record_payment(decision: Decision, *, amount, tranche, actor, paid_on: date, reason: str = "") -> EnvelopeMovement:
     """Record a payment tranche (avance, acompte, solde): the award's paid and the envelope's paid
     rise by conditional UPDATEs that never let paid pass what is awarded. An advance comes first; a
-    balance closes the award (nothing is paid after it)."""
+    balance closes the award (nothing is paid after it). Nothing is paid to a payee without an IBAN."""
     _ensure_active_award(decision)
+    applicant = decision.application.applicant
+    if not applicant.payee_iban:
+        raise MissingBankDetails(applicant.display_name, individual=applicant.organisation is None)
     amount = parse_amount(amount)
     try:
         tranche = PaymentTranche(getattr(tranche, "value", tranche))

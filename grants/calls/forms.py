@@ -83,6 +83,7 @@ class DirectGrantForm(FlaskForm):
     year = YearField(_l("Exercice"), validators=[InputRequired()])
     section = SelectField(_l("Section"), choices=[SelectChoice(s.value, SECTION_LABELS[s]) for s in BudgetSection])
     beneficiary_name = StringField(_l("Bénéficiaire"), validators=[DataRequired(), Length(max=200)])
+    beneficiary_siret = StringField(_l("SIRET du bénéficiaire (facultatif)"), validators=[Optional(), Length(max=20)])
     purpose = TextAreaField(_l("Objet"), validators=[DataRequired(), Length(max=2000)])
     amount = MoneyField(_l("Montant"), validators=[InputRequired()], allow_zero=False)
 
@@ -119,6 +120,7 @@ class CallForm(FlaskForm):
                                    validators=[Length(max=100)])
     blind_review = BooleanField(_l("Évaluation en aveugle (un évaluateur ne voit les notes des autres qu'après avoir rendu la sienne)"))
     show_review_comments = BooleanField(_l("Les porteurs de projet voient les commentaires des évaluateurs"))
+    asks_young_people_count = BooleanField(_l("Demander le nombre de jeunes touchés par le projet"))
 
     def validate_reminder_offsets(self, field):
         try:
@@ -155,6 +157,7 @@ class CallForm(FlaskForm):
             "reminder_offsets_days": self.reminder_offsets.parsed,
             "blind_review": self.blind_review.data,
             "show_review_comments": self.show_review_comments.data,
+            "asks_young_people_count": self.asks_young_people_count.data,
         }
 
     def envelopes(self) -> dict[BudgetSection, Decimal]:
@@ -166,7 +169,8 @@ class CallForm(FlaskForm):
     def fill_from(self, call) -> None:
         """Prefill an edit form from a call (GET)."""
         for name in ("title", "slug", "reference_prefix", "year", "summary", "description", "eligibility_rules",
-                     "opens_at", "closes_at", "min_grant", "max_grant", "blind_review", "show_review_comments"):
+                     "opens_at", "closes_at", "min_grant", "max_grant", "blind_review", "show_review_comments",
+                     "asks_young_people_count"):
             getattr(self, name).data = getattr(call, name)
         self.applicant_kinds.data = call.applicant_kinds.value
         self.eligible_legal_forms.data = list(call.eligible_legal_forms or [])

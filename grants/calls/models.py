@@ -154,6 +154,8 @@ class Call(db.Model):
     reminder_offsets_days: Mapped[list[int]] = mapped_column(sa.JSON, default=lambda: [7, 1])
     blind_review: Mapped[bool] = mapped_column(default=True)
     show_review_comments: Mapped[bool] = mapped_column(default=False)
+    # The call asks each dossier how many young people the project reaches (youth programmes report it).
+    asks_young_people_count: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Reviews of one application whose normalised scores (0–100) spread wider than this are flagged
     # for discussion in committee.
     disagreement_threshold: Mapped[Decimal] = mapped_column(

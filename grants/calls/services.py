@@ -40,7 +40,8 @@ from grants.calls.models import (
 from grants.database import constraint_violated, db, to_money, utcnow
 from grants.errors import DomainError
 from grants.formatting import money
-from grants.organisations.models import Applicant, Membership
+from grants.organisations.identifiers import compact_siret, siret_error
+from grants.organisations.models import Applicant, Membership, Organisation
 from grants.outbox.services import queue_email
 from grants.reviews.models import Review, ReviewAssignment, ReviewState
 
@@ -49,7 +50,7 @@ EDITABLE_STATES = (CallState.DRAFT, CallState.SCHEDULED)
 SETTINGS_COPIED_BY_CLONE = (
     "programme_id", "reference_prefix", "summary", "description", "eligibility_rules", "applicant_kinds",
     "eligible_legal_forms", "partner_regions", "min_grant", "max_grant", "max_share_of_cost",
-    "reminder_offsets_days", "blind_review", "show_review_comments",
+    "reminder_offsets_days", "blind_review", "show_review_comments", "asks_young_people_count",
 )
 
 
@@ -221,8 +222,17 @@ def programme_figures(programme_id: int, year: int) -> list[SectionFigures]:
 
 
 def record_direct_grant(budget: ProgrammeBudget, *, beneficiary_name: str, purpose: str, amount,
-                        actor, organisation=None) -> DirectGrant:
-    """Commit a grant outside any call against a programme line, never past what the line has free."""
+                        actor, beneficiary_siret: str | None = None) -> DirectGrant:
+    """Commit a grant outside any call against a programme line, never past what the line has free.
+    A SIRET names the registered organisation that receives it (published in the SCDL file); none
+    for a private person."""
+    organisation = None
+    if (beneficiary_siret or "").strip():
+        siret = compact_siret(beneficiary_siret)
+        organisation = db.session.scalar(db.select(Organisation).where(Organisation.siret == siret))
+        if organisation is None:
+            raise DomainError(siret_error(siret) or _("Aucun organisme n'est inscrit avec ce SIRET : il doit "
+                                                      "d'abord s'inscrire sur la plateforme."), field="beneficiary_siret")
     amount = to_money(amount)
     if amount <= 0:
         raise DomainError(_("Le montant doit être positif."), field="amount")

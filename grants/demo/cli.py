@@ -32,12 +32,42 @@ def seed_command(allow_production: bool) -> None:
         db.session.rollback()
         raise
     if report.changed:
-        summary = ", ".join(f"{name} : {count}" for name, count in sorted(report.created.items()))
-        click.echo(f"Données de démonstration créées ({summary}).")
+        click.echo(f"Données de démonstration créées : {summary(report.created)}.")
     else:
         click.echo("Les données de démonstration sont déjà en place : rien n'a changé.")
     click.echo("")
     click.echo(login_table(report.logins))
+
+
+# What the seed creates, named in French (singular, plural) in the order a reader meets them.
+KIND_LABELS = {
+    "users": ("compte", "comptes"), "programmes": ("programme", "programmes"),
+    "programme_budgets": ("autorisation budgétaire", "autorisations budgétaires"),
+    "calls": ("appel à projets", "appels à projets"), "call_envelopes": ("enveloppe", "enveloppes"),
+    "call_funders": ("cofinanceur", "cofinanceurs"), "criteria": ("critère d'évaluation", "critères d'évaluation"),
+    "required_documents": ("pièce demandée", "pièces demandées"), "organisations": ("organisme", "organismes"),
+    "memberships": ("membre d'organisme", "membres d'organismes"),
+    "applicants": ("porteur de projet", "porteurs de projet"), "applications": ("dossier", "dossiers"),
+    "correction_requests": ("demande de compléments", "demandes de compléments"),
+    "conflicts_of_interest": ("conflit d'intérêts déclaré", "conflits d'intérêts déclarés"),
+    "review_assignments": ("affectation d'évaluateur", "affectations d'évaluateurs"),
+    "reviews": ("évaluation", "évaluations"), "criterion_scores": ("note par critère", "notes par critère"),
+    "committee_sessions": ("commission", "commissions"), "decisions": ("décision", "décisions"),
+    "envelope_movements": ("mouvement du grand livre", "mouvements du grand livre"),
+    "payments": ("versement", "versements"),
+}
+
+
+def summary(created) -> str:
+    """``Counter({"users": 17, …})`` → ``"17 comptes, 2 programmes, …"`` (French plural rule: 0 and 1
+    take the singular); a kind without a label comes last, as named in the code."""
+    parts = []
+    for kind, count in [*((k, created.get(k, 0)) for k in KIND_LABELS),
+                        *sorted((k, c) for k, c in created.items() if k not in KIND_LABELS)]:
+        if count:
+            singular, plural = KIND_LABELS.get(kind, (kind, kind))
+            parts.append(f"{count} {singular if count < 2 else plural}")
+    return ", ".join(parts)
 
 
 def login_table(logins) -> str:

@@ -20,12 +20,16 @@ PDF, IMAGE, OFFICE = FileKind.PDF, FileKind.IMAGE, FileKind.OFFICE
 MANAGER_EMAIL = "nadia.benali@region.example.org"
 REVIEWER_1 = "hugo.vasseur@region.example.org"
 REVIEWER_2 = "elodie.caron@region.example.org"
+ADMIN_EMAIL = "sylvie.morel@region.example.org"
 
 STAFF = [
     {"email": MANAGER_EMAIL, "full_name": "Nadia Benali", "role": "chargée de mission",
      "staff_role": StaffRole.MANAGER},
     {"email": REVIEWER_1, "full_name": "Hugo Vasseur", "role": "évaluateur", "staff_role": StaffRole.REVIEWER},
     {"email": REVIEWER_2, "full_name": "Élodie Caron", "role": "évaluatrice", "staff_role": StaffRole.REVIEWER},
+    # Opens the audit log (/admin/journal), which managers cannot.
+    {"email": ADMIN_EMAIL, "full_name": "Sylvie Morel", "role": "administratrice (journal d'audit)",
+     "staff_role": StaffRole.ADMIN},
 ]
 
 PROGRAMMES = [
@@ -158,6 +162,7 @@ CALLS = [
         "grant": (500, 5000), "max_share": "0.8000",
         "envelopes": {OPERATING: Decimal("380000.00")},  # the rest of the 0,860 M€ « Appels a projets » line
         "criteria": YOUTH_CRITERIA, "documents": ORGANISATION_DOCUMENTS,
+        "asks_young_people_count": True,  # the programme reports the young people reached (5 000 in 2012)
     },
     {
         "key": "FIPCE", "programme": "partenariats-associatifs",
@@ -258,20 +263,25 @@ ORGANISATIONS = [
     {"key": "roubaix", "name": "Roubaix Nord-Sud Solidarités", "siren": "78451236", "rna": "W595004512",
      "street": "27 rue de l'Épeule", "postal_code": "59100", "city": "Roubaix",
      "email": "contact@roubaix-nord-sud.example.org", "phone": "03 20 45 12 36",
+     "rib": ("42559", "10000", "08012345614"), "bic": "CCOPFRPP",
      "members": [("claire.dumont@roubaix-nord-sud.example.org", "Claire Dumont"),
                  ("yacine.haddad@roubaix-nord-sud.example.org", "Yacine Haddad")]},
     {"key": "bassin-minier", "name": "Jeunes Citoyens du Bassin Minier", "siren": "81234567",
      "rna": "W624001873", "street": "5 place Jean Jaurès", "postal_code": "62300", "city": "Lens",
      "email": "bonjour@jeunes-bassin-minier.example.org", "phone": "03 21 28 40 11",
+     "rib": ("16706", "05021", "54193286700"), "bic": "AGRIFRPP867",
      "members": [("thomas.lemaire@jeunes-bassin-minier.example.org", "Thomas Lemaire")]},
-    # No telephone: shows the "profil incomplet" notice on its members' home page.
+    # No telephone: shows the "profil incomplet" notice on its members' home page. "rib": bank, branch
+    # and account of the bank details (the seed computes the RIB key and the IBAN); Fives has none yet.
     {"key": "audomarois", "name": "Terres d'Échanges Audomarois", "siren": "52398741", "rna": "W626000931",
      "street": "14 rue de Dunkerque", "postal_code": "62500", "city": "Saint-Omer",
      "email": "contact@terres-echanges.example.org", "phone": None,
+     "rib": ("20041", "01005", "0512378K022"), "bic": "PSSTFRPPLIL",
      "members": [("sophie.delattre@terres-echanges.example.org", "Sophie Delattre")]},
     {"key": "valenciennois", "name": "Consom'Acteurs du Valenciennois", "siren": "84012365",
      "rna": "W596003318", "street": "9 avenue de Liège", "postal_code": "59300", "city": "Valenciennes",
      "email": "contact@consomacteurs.example.org", "phone": "03 27 46 90 12",
+     "rib": ("16275", "00400", "08123456789"), "bic": "CEPAFRPP627",
      "members": [("julien.mercier@consomacteurs.example.org", "Julien Mercier")]},
     {"key": "fives", "name": "Les Jardins Partagés de Fives", "siren": "79563214", "rna": "W595021764",
      "street": "112 rue Pierre Legrand", "postal_code": "59800", "city": "Lille",
@@ -280,12 +290,14 @@ ORGANISATIONS = [
     {"key": "provinces", "name": "Maison de Quartier des Provinces", "siren": "83145698", "rna": "W622005419",
      "street": "2 rue du Limousin", "postal_code": "62000", "city": "Arras",
      "email": "accueil@mq-provinces.example.org", "phone": "03 21 07 33 50",
+     "rib": ("30027", "17150", "00020417801"), "bic": "CMCIFRPP",
      "members": [("karim.boukhris@mq-provinces.example.org", "Karim Boukhris")]},
 ]
 
 INDIVIDUALS = [
     {"key": "camille", "email": "camille.lefebvre@example.org", "full_name": "Camille Lefebvre",
-     "role": "porteuse individuelle (FRADEP)", "address": "8 rue du Jeu de Paume, 59140 Dunkerque"},
+     "role": "porteuse individuelle (FRADEP)", "address": "8 rue du Jeu de Paume, 59140 Dunkerque",
+     "rib": ("15629", "02710", "00041937245")},
 ]
 
 # ``days``: submission day relative to today (the day the draft was last worked on, for drafts).
@@ -317,7 +329,7 @@ APPLICATIONS = [
     {"call": "DCP", "applicant": "audomarois", "by": "sophie.delattre@terres-echanges.example.org",
      "story": "awarded", "days": -30, "title": "Jeunes reporters de la solidarité Saint-Omer – El Jadida",
      "summary": "Douze lycéens réalisent un reportage sur un projet agricole avec des jeunes marocains.",
-     "partner_region": "Doukkala-Abda", "total": 5500, "asked": 4000, "beneficiaries": 12,
+     "partner_region": "Doukkala-Abda", "total": 5500, "asked": 4000, "beneficiaries": 12, "young_people": 12,
      "co_funders": [("Communauté d'agglomération du Pays de Saint-Omer", 500)],
      "reviews": {REVIEWER_1: {"due": -8, "scores": [5, 4, 5, 4, 3], "opinion": "fund",
                               "comment": "Projet solide, jeunes réellement à la manœuvre."},
@@ -328,7 +340,7 @@ APPLICATIONS = [
     {"call": "DCP", "applicant": "valenciennois", "by": "julien.mercier@consomacteurs.example.org",
      "story": "rejected", "days": -28, "title": "Festival jeunesse et commerce équitable",
      "summary": "Un festival d'une journée sur le commerce équitable, organisé par des jeunes.",
-     "total": 6000, "asked": 4800, "beneficiaries": 300,
+     "total": 6000, "asked": 4800, "beneficiaries": 300, "young_people": 25,
      "reviews": {REVIEWER_1: {"due": -8, "scores": [2, 1, 2, 3, 2], "opinion": "do_not_fund",
                               "comment": "Aucun échange avec une région partenaire."},
                  REVIEWER_2: {"due": -8, "scores": [2, 2, 1, 3, 2], "opinion": "do_not_fund",
@@ -339,13 +351,14 @@ APPLICATIONS = [
     {"call": "DCP", "applicant": "provinces", "by": "karim.boukhris@mq-provinces.example.org",
      "story": "ineligible", "days": -26, "title": "Chantier de jeunes à Analanjirofo",
      "summary": "Un chantier de trois semaines pour rénover une école, avec huit jeunes d'Arras.",
-     "partner_region": "Analanjirofo", "total": 8000, "asked": 5000, "co_funders": [("Ville d'Arras", 1500)],
+     "partner_region": "Analanjirofo", "total": 8000, "asked": 5000, "young_people": 8,
+     "co_funders": [("Ville d'Arras", 1500)],
      "reason": "Les jeunes ne sont pas à l'initiative du projet et aucune restitution dans la région n'est "
                "prévue (règlement, conditions 2 et 3)."},
     {"call": "DCP", "applicant": "roubaix", "by": "claire.dumont@roubaix-nord-sud.example.org",
      "story": "waitlisted", "days": -25, "title": "Web-radio des jeunes Roubaix – Kayes",
      "summary": "Une émission mensuelle préparée par des jeunes de Roubaix et de Kayes.",
-     "partner_region": "Kayes", "total": 4000, "asked": 3000, "beneficiaries": 16,
+     "partner_region": "Kayes", "total": 4000, "asked": 3000, "beneficiaries": 16, "young_people": 16,
      "reviews": {REVIEWER_1: {"due": -8, "scores": [4, 3, 3, 3, 2], "opinion": "fund_lower", "suggested": 2500,
                               "comment": "Intéressant ; le matériel pourrait être mutualisé."},
                  REVIEWER_2: {"due": -8, "scores": [3, 3, 4, 3, 3], "opinion": "fund",
@@ -355,7 +368,7 @@ APPLICATIONS = [
     {"call": "DCP", "applicant": "bassin-minier", "by": "thomas.lemaire@jeunes-bassin-minier.example.org",
      "story": "under_review", "days": -24, "title": "Échanges lycéens Lens – Minas Gerais",
      "summary": "Deux classes de Lens et d'Itabira comparent la reconversion de leurs bassins miniers.",
-     "partner_region": "Minas Gerais", "total": 6000, "asked": 4500, "beneficiaries": 56,
+     "partner_region": "Minas Gerais", "total": 6000, "asked": 4500, "beneficiaries": 56, "young_people": 56,
      "co_funders": [("Communauté d'agglomération de Lens-Liévin", 800)],
      # One review in progress, one not started and overdue.
      "reviews": {REVIEWER_1: {"due": 5, "scores": [4, 3], "comment": "À compléter après l'entretien."},

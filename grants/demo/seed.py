@@ -34,6 +34,7 @@ from grants.applications.models import (
 from grants.applications.services import draw_reference_number
 from grants.audit.services import record_event, record_transition
 from grants.awards.models import Decision, EnvelopeMovement, MovementKind, Outcome
+from grants.bank_details import iban_from_rib
 from grants.calls.models import (
     BudgetSection,
     Call,
@@ -169,6 +170,7 @@ class DemoSeed:
                 name=spec["name"], legal_form=LegalForm.ASSOCIATION, siret=number, rna=spec["rna"],
                 street=spec["street"], postal_code=spec["postal_code"], city=spec["city"],
                 email=spec["email"], phone=spec.get("phone"), created_at=self.at(-110, 10),
+                iban=iban_from_rib(*spec["rib"]) if "rib" in spec else None, bic=spec.get("bic"),
             ))
             db.session.flush()
         for index, (email, full_name) in enumerate(spec["members"]):
@@ -190,7 +192,8 @@ class DemoSeed:
         applicant = db.session.scalar(sa.select(Applicant).where(Applicant.person_id == person.id))
         if applicant is None:
             applicant = self.created("applicants", Applicant(
-                kind=ApplicantKind.INDIVIDUAL, person=person, address=spec["address"]))
+                kind=ApplicantKind.INDIVIDUAL, person=person, address=spec["address"],
+                iban=iban_from_rib(*spec["rib"]) if "rib" in spec else None))
             db.session.flush()
         self.applicants[spec["key"]] = applicant
         return applicant
@@ -230,6 +233,7 @@ class DemoSeed:
             opens_at=opens_at, closes_at=closes_at, state=CallState.DRAFT,
             min_grant=euros(spec["grant"][0]), max_grant=euros(spec["grant"][1]),
             max_share_of_cost=Decimal(spec["max_share"]), created_at=opens_at - timedelta(days=30),
+            asks_young_people_count=spec.get("asks_young_people_count", False),
         ))
         for section, amount in spec["envelopes"].items():
             self.carve(spec["programme"], section, amount)
@@ -287,7 +291,8 @@ class DemoSeed:
         application = self.created("applications", Application(
             call=call, applicant=applicant, created_by=creator, title=spec["title"], summary=spec["summary"],
             objectives=spec.get("objectives", ""), target_public=spec.get("target_public", ""),
-            beneficiaries_count=spec.get("beneficiaries"), places=spec.get("places", ""),
+            beneficiaries_count=spec.get("beneficiaries"), young_people_count=spec.get("young_people"),
+            places=spec.get("places", ""),
             partner_region=spec.get("partner_region"), starts_on=self.day(spec["days"] + 60),
             ends_on=self.day(spec["days"] + 240), section=OPERATING, amount_requested=asked,
             total_expenses=total, total_resources=total, created_at=started,

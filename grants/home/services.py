@@ -226,7 +226,8 @@ class ApplicantDashboard:
 
 
 def missing_organisation_fields(organisation: Organisation) -> list[str]:
-    """What the profile lacks for an application to be screened without a request for corrections."""
+    """What the profile lacks for an application to be screened without a request for corrections,
+    or for a grant to be paid (the bank details)."""
     missing = []
     if not (organisation.street or "").strip() or not (organisation.city or "").strip():
         missing.append(str(_l("adresse du siège")))
@@ -234,6 +235,8 @@ def missing_organisation_fields(organisation: Organisation) -> list[str]:
         missing.append(str(_l("téléphone")))
     if organisation.legal_form == LegalForm.ASSOCIATION and not organisation.rna:
         missing.append(str(_l("numéro RNA")))
+    if not organisation.iban:
+        missing.append(str(_l("coordonnées bancaires (IBAN)")))
     return missing
 
 
@@ -300,7 +303,9 @@ def applicant_dashboard(user: User, now: datetime | None = None) -> ApplicantDas
     return ApplicantDashboard(
         organisations=organisations,
         individual=individual,
-        individual_missing=[str(_l("adresse postale"))] if individual and not individual.address else [],
+        individual_missing=[str(label) for label, lacking in (
+            (_l("adresse postale"), not individual.address), (_l("coordonnées bancaires (IBAN)"), not individual.iban),
+        ) if lacking] if individual else [],
         applications=applications,
         open_calls=open_calls_for(organisations, individual, active_calls, now),
     )

@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from grants.accounts.forms import confirm_password_field, new_password_field
-from grants.form_fields import email_field, strip, without_spaces
+from grants.form_fields import BicField, IbanField, email_field, strip, without_spaces
 from grants.organisations.identifiers import normalise_rna, rna_is_valid, siret_error
 from grants.organisations.models import LegalForm
 
@@ -67,6 +67,13 @@ class OrganisationForm(FlaskForm):
             Regexp(r"^\+?[0-9 .()-]{6,}$", message=_l("Saisissez un numéro de téléphone (chiffres, espaces, + au début).")),
         ],
     )
+
+
+class BankDetailsForm(FlaskForm):
+    """The account grants are paid into: the only form that shows the IBAN in full."""
+
+    iban = IbanField(_l("IBAN"))
+    bic = BicField(_l("BIC (facultatif)"))
 
 
 class InviteForm(FlaskForm):

@@ -25,7 +25,8 @@ class MembershipRole(StrEnum):
 
 
 class Organisation(db.Model):
-    """An applicant body. SIRET is checked (Luhn, La Poste exception) by organisations.identifiers."""
+    """An applicant body. SIRET is checked (Luhn, La Poste exception) by organisations.identifiers;
+    its bank details, required before any payment, by organisations.bank_details."""
 
     __tablename__ = "organisations"
     __table_args__ = (
@@ -33,6 +34,8 @@ class Organisation(db.Model):
         sa.CheckConstraint(
             "rna IS NULL OR (length(rna) = 10 AND substr(rna, 1, 1) = 'W')", name="rna_format"
         ),
+        sa.CheckConstraint("iban IS NULL OR length(iban) BETWEEN 15 AND 34", name="iban_length"),
+        sa.CheckConstraint("bic IS NULL OR length(bic) IN (8, 11)", name="bic_length"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -45,6 +48,9 @@ class Organisation(db.Model):
     city: Mapped[str] = mapped_column(sa.String(100))
     email: Mapped[str] = mapped_column(sa.String(254))
     phone: Mapped[str | None] = mapped_column(sa.String(30))
+    # Where grants are paid: compact (no spaces), checked by organisations.bank_details, shown masked.
+    iban: Mapped[str | None] = mapped_column(sa.String(34))
+    bic: Mapped[str | None] = mapped_column(sa.String(11))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships = relationship("Membership", back_populates="organisation", cascade="all, delete-orphan")
@@ -114,6 +120,10 @@ class Applicant(db.Model):
             " OR (kind = 'individual' AND person_id IS NOT NULL AND organisation_id IS NULL)",
             name="one_party_matching_kind",
         ),
+        # A person's bank details live here; an organisation's are on the organisation.
+        sa.CheckConstraint("kind = 'individual' OR (iban IS NULL AND bic IS NULL)", name="bank_details_of_person_only"),
+        sa.CheckConstraint("iban IS NULL OR length(iban) BETWEEN 15 AND 34", name="iban_length"),
+        sa.CheckConstraint("bic IS NULL OR length(bic) IN (8, 11)", name="bic_length"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -124,6 +134,9 @@ class Applicant(db.Model):
     person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), unique=True)
     # A person's postal address; an organisation's is on the organisation.
     address: Mapped[str | None] = mapped_column(sa.String(300))
+    # A person's bank details (compact, see grants.bank_details); an organisation's are on it.
+    iban: Mapped[str | None] = mapped_column(sa.String(34))
+    bic: Mapped[str | None] = mapped_column(sa.String(11))
 
     organisation = relationship("Organisation")
     person = relationship("User", back_populates="individual_applicant")
@@ -131,6 +144,15 @@ class Applicant(db.Model):
     @property
     def display_name(self) -> str:
         return self.organisation.name if self.organisation else self.person.full_name
+
+    @property
+    def payee_iban(self) -> str | None:
+        """The account grants are paid into: the organisation's, or the person's."""
+        return self.organisation.iban if self.organisation else self.iban
+
+    @property
+    def payee_bic(self) -> str | None:
+        return self.organisation.bic if self.organisation else self.bic
 
     def acting_users(self) -> list:
         """The users who may act for this applicant: the organisation's members, or the person."""

@@ -21,6 +21,7 @@ from grants.accounts.services import (
     normalise_email,
 )
 from grants.audit.services import record_event
+from grants.bank_details import checked_bank_details, masked_iban
 from grants.database import db, utcnow
 from grants.errors import DomainError, NotAllowed
 from grants.organisations import policies
@@ -128,6 +129,42 @@ def update_organisation(organisation: Organisation, actor: User, identity: dict)
         flush_or_explain(_identifier_messages())
         record_event("organisation.updated", actor=actor, subject=organisation, fields=",".join(changed))
     return changed
+
+
+def update_bank_details(organisation: Organisation, actor: User, *, iban: str | None, bic: str | None) -> bool:
+    """Set the account the organisation's grants are paid into (payments need one). Keeps: a valid
+    IBAN (French RIB key included) stored compact, a BIC only with it; a change is audited with
+    both accounts masked. Returns whether anything changed."""
+    if not policies.can_edit(actor, organisation):
+        raise NotAllowed(_("Seuls les membres de l'organisation peuvent modifier ses coordonnées bancaires."))
+    iban, bic = checked_bank_details(iban, bic)
+    if (organisation.iban, organisation.bic) == (iban, bic):
+        return False
+    previous = masked_iban(organisation.iban)
+    organisation.iban, organisation.bic = iban, bic
+    db.session.flush()
+    record_event("organisation.bank_details_changed", actor=actor, subject=organisation,
+                 iban=masked_iban(iban), previous_iban=previous, bic=bic or "")
+    return True
+
+
+def update_person_bank_details(applicant: Applicant, *, iban: str | None, bic: str | None) -> bool:
+    """Set the account a person applying in their own name is paid into. A person's bank details
+    are held on their Applicant (as their postal address is) and edited from their account page,
+    whatever the state of their dossiers: payments come after the decision, when the dossier is
+    closed to edits. Same rules as an organisation's; a change is audited masked. Returns whether
+    anything changed."""
+    if applicant.kind != ApplicantKind.INDIVIDUAL:
+        raise NotAllowed(_("Les coordonnées bancaires d'un organisme se modifient sur son profil."))
+    iban, bic = checked_bank_details(iban, bic)
+    if (applicant.iban, applicant.bic) == (iban, bic):
+        return False
+    previous = masked_iban(applicant.iban)
+    applicant.iban, applicant.bic = iban, bic
+    db.session.flush()
+    record_event("account.bank_details_changed", actor=applicant.person, subject=applicant.person,
+                 iban=masked_iban(iban), previous_iban=previous, bic=bic or "")
+    return True
 
 
 # -- invitations --------------------------------------------------------------------------------

@@ -9,12 +9,14 @@ from flask_login import current_user
 from grants.access import Access, acting_user, allow
 from grants.accounts.services import find_user_by_email
 from grants.accounts.sessions import start_session
+from grants.accounts.views import bp as accounts_bp
 from grants.database import db
 from grants.errors import DomainError
-from grants.form_errors import show_error
+from grants.form_errors import refuse, show_error
 from grants.organisations import policies, registration, services
 from grants.organisations.forms import (
     LEGAL_FORM_LABELS,
+    BankDetailsForm,
     InvitationSignupForm,
     InviteForm,
     OrganisationForm,
@@ -80,6 +82,51 @@ def edit(organisation_id: int):
             flash(_("Les informations de l'organisation sont enregistrées.") if changed else _("Aucune modification."), "success")
             return redirect(url_for("organisations.show", organisation_id=organisation.id))
     return render_template("organisations/edit.html", organisation=organisation, form=form)
+
+
+@bp.route("/association/<int:organisation_id>/coordonnees-bancaires", methods=["GET", "POST"])
+@allow(Access.APPLICANT)
+def bank_details(organisation_id: int):
+    """The organisation's IBAN and BIC, which every payment needs."""
+    organisation = member_organisation(organisation_id)
+    form = BankDetailsForm(data={"iban": organisation.iban, "bic": organisation.bic})
+    errors = []
+    if form.validate_on_submit():
+        try:
+            changed = services.update_bank_details(organisation, acting_user(), iban=form.iban.data, bic=form.bic.data)
+        except DomainError as error:
+            errors = refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("Les coordonnées bancaires sont enregistrées.") if changed else _("Aucune modification."), "success")
+            return redirect(url_for("organisations.show", organisation_id=organisation.id))
+    status = 422 if form.errors or errors else 200
+    return render_template("organisations/bank_details.html", organisation=organisation, form=form,
+                           errors=errors), status
+
+
+# A person applying in their own name keeps their bank details on their Applicant, edited from the
+# account page: a route of the accounts blueprint (/compte/…), as the sign-up pages are.
+@accounts_bp.route("/compte/coordonnees-bancaires", methods=["GET", "POST"])
+@allow(Access.APPLICANT)
+def person_bank_details():
+    """The account a person's grants are paid into (an organisation's are on its profile)."""
+    applicant = acting_user().individual_applicant
+    if applicant is None:
+        abort(404)
+    form = BankDetailsForm(data={"iban": applicant.iban, "bic": applicant.bic})
+    errors = []
+    if form.validate_on_submit():
+        try:
+            changed = services.update_person_bank_details(applicant, iban=form.iban.data, bic=form.bic.data)
+        except DomainError as error:
+            errors = refuse(form, error)
+        else:
+            db.session.commit()
+            flash(_("Vos coordonnées bancaires sont enregistrées.") if changed else _("Aucune modification."), "success")
+            return redirect(url_for("accounts.account"))
+    status = 422 if form.errors or errors else 200
+    return render_template("accounts/bank_details.html", form=form, errors=errors), status
 
 
 def render_members(organisation: Organisation, form: InviteForm):

@@ -49,3 +49,6 @@ class Notification(db.Model):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The in-app list (the bell) shows a user's notifications; reading one there sets this.
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The page the message is about (a path on this site), which the bell links to; None for
+    # messages about no page of the recipient's (an invitation to someone without an account).
+    link: Mapped[str | None] = mapped_column(sa.String(300))

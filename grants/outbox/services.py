@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from flask import current_app, render_template
+from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from jinja2 import TemplateNotFound
 from markupsafe import Markup, escape
@@ -76,6 +76,51 @@ def queue_emails_once(messages: list[tuple[str, object, str, dict]]) -> list[Not
     return rows
 
 
+def _application_page(context: dict) -> str:
+    return url_for("applications.show", application_id=context["application"].id, _external=False)
+
+
+def _assignment_page(context: dict) -> str:
+    return url_for("reviews.assignment", assignment_id=context["assignment"].id, _external=False)
+
+
+def _assignments_page(context: dict) -> str:
+    assignments = context["assignments"]
+    if len(assignments) == 1:
+        return url_for("reviews.assignment", assignment_id=assignments[0].id, _external=False)
+    return url_for("reviews.desk", _external=False)
+
+
+def _call_page(context: dict) -> str:
+    return url_for("calls.detail", slug=context["call"].slug, _external=False)
+
+
+# The page each message is about, in its recipient's own view: the bell links there. Messages that
+# carry a secret link (invitation, password reset) have none: the email alone holds the secret.
+PAGE_OF_EVENT = {
+    "application_submitted": _application_page,
+    "application_withdrawn": _application_page,
+    "application_waitlisted": _application_page,
+    "corrections_requested": _application_page,
+    "eligibility_refused": _application_page,
+    "decision_awarded": _application_page,
+    "decision_rejected": _application_page,
+    "payment_recorded": _application_page,
+    "deadline_reminder": _application_page,
+    "deadline_extended": _call_page,
+    "call_opened": _call_page,
+    "review_assigned": _assignments_page,
+    "review_due_soon": _assignment_page,
+    "review_overdue": _assignment_page,
+    "manager_digest": lambda context: url_for("home.dashboard", _external=False),
+}
+
+
+def notification_link(event_name: str, context: dict) -> str | None:
+    page = PAGE_OF_EVENT.get(event_name)
+    return page(context) if page else None
+
+
 def render_notification(event_name: str, recipient, *, dedup_key: str | None = None, **context) -> Notification:
     email = getattr(recipient, "email", recipient)
     locale = getattr(recipient, "locale", None) or "fr"
@@ -91,6 +136,7 @@ def render_notification(event_name: str, recipient, *, dedup_key: str | None = N
         body_text=body,
         body_html=body_html,
         dedup_key=dedup_key,
+        link=notification_link(event_name, context),
     )
 
 

@@ -327,6 +327,13 @@ def call_ranking(
     return ranked
 
 
+def young_people_counts(call: Call) -> dict[int, int | None]:
+    """Each application's count of young people reached, for calls that ask it (by application id)."""
+    return dict(db.session.execute(
+        sa.select(Application.id, Application.young_people_count).where(Application.call_id == call.id)
+    ).all())
+
+
 def partner_regions_of(call_id: int) -> list[str]:
     """The partner regions named by the call's eligible applications, for the ranking's filter."""
     return sorted(

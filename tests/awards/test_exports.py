@@ -13,9 +13,15 @@ import time_machine
 
 from grants.awards import exports, services
 from grants.database import db
-from grants.models import PaymentTranche
+from grants.models import DirectGrant, PaymentTranche
 from tests.awards.conftest import OPERATING, under_review
-from tests.factories import IndividualApplicantFactory, SubmittedApplicationFactory, member_of
+from tests.factories import (
+    IndividualApplicantFactory,
+    OrganisationFactory,
+    ProgrammeBudgetFactory,
+    SubmittedApplicationFactory,
+    member_of,
+)
 
 # The standard's columns, in order (schema.data.gouv.fr, scdl/subventions 2.1.0).
 SCDL_HEADER = [
@@ -130,3 +136,66 @@ def test_the_scdl_file_never_publishes_a_formula(call, manager):
     published = {row["nomBeneficiaire"] for row in rows} | {row["objet"] for row in rows}
     assert published == {"'" + name for name in hostile}
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row.values())
+
+
+@time_machine.travel("2026-03-10 11:00:00+01:00", tick=False)
+def test_scdl_includes_a_direct_grant_to_a_legal_entity_not_to_a_person(client, manager, login_as):
+    """A 150 000 € direct grant to a registered organisation, recorded on the programme page with its
+    SIRET, is published (mandatory above 23 000 €); one to a person (no SIRET) is not."""
+    budget = ProgrammeBudgetFactory(year=2026, authorised=Decimal("1000000.00"))
+    organisation = OrganisationFactory(name="Maison de l'Europe de Lille", siret="73282932000074", rna="W595012345")
+    login_as(manager)
+    url = f"/gestion/programmes/{budget.programme_id}/subventions-directes?annee=2026"
+    assert client.post(url, data={
+        "subvention-year": "2026", "subvention-section": "fonctionnement", "subvention-amount": "150 000",
+        "subvention-beneficiary_name": "Maison de l'Europe", "subvention-beneficiary_siret": "732 829 320 00074",
+        "subvention-purpose": "Centre d'information Europe Direct 2026"}).status_code == 302
+    assert client.post(url, data={
+        "subvention-year": "2026", "subvention-section": "fonctionnement", "subvention-amount": "30 000",
+        "subvention-beneficiary_name": "Camille Lefebvre", "subvention-purpose": "Bourse de création"}).status_code == 302
+
+    rows = list(csv.reader(io.StringIO(client.get("/gestion/exports/scdl-subventions-2026.csv").get_data(as_text=True))))
+    assert rows[0] == SCDL_HEADER and len(rows) == 2
+    row = dict(zip(SCDL_HEADER, rows[1], strict=True))
+    assert row["nomBeneficiaire"] == organisation.name and row["idBeneficiaire"] == "73282932000074"
+    assert row["rnaBeneficiaire"] == "W595012345" and row["montant"] == "150000.00"
+    assert row["dateConvention"] == "2026-03-10" and row["datesPeriodeVersement"] == "2026-03-10"
+    assert row["objet"] == "Centre d'information Europe Direct 2026"
+    assert row["dispositifAide"] == budget.programme.name and row["conditionsVersement"] == "unique"
+    assert row["nature"] == "aide en numéraire" and row["pourcentageSubvention"] == "1"
+    assert "Camille" not in "\n".join(",".join(r) for r in rows)
+    assert exports.scdl_rows(2025) == []
+
+
+def test_a_direct_grant_names_a_registered_siret_or_is_refused(client, manager, login_as):
+    budget = ProgrammeBudgetFactory(year=2026)
+    login_as(manager)
+    response = client.post(f"/gestion/programmes/{budget.programme_id}/subventions-directes?annee=2026", data={
+        "subvention-year": "2026", "subvention-section": "fonctionnement", "subvention-amount": "150 000",
+        "subvention-beneficiary_name": "Inconnue", "subvention-beneficiary_siret": "73282932000074",
+        "subvention-purpose": "Accord"})
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    error = body[body.index('id="subvention-beneficiary_siret-error"'):]
+    assert "Aucun organisme n" in error[:error.index("</p>")]
+    assert db.session.scalar(db.select(db.func.count(DirectGrant.id))) == 0
+
+
+def test_the_dossier_exports_carry_the_young_people_count_where_the_call_asks(call, manager, login_as):
+    call.asks_young_people_count = True
+    application = under_review(call, young_people_count=240)
+    services.award_grant(application, amount="1000", section=OPERATING, actor=manager)
+    db.session.commit()
+    client = login_as(manager)
+    text = client.get(f"/gestion/appels/{call.id}/decisions.csv").get_data(as_text=True).lstrip("\ufeff")
+    header, row = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert dict(zip(header, row, strict=True))["Jeunes touchés"] == "240"
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get(f"/gestion/appels/{call.id}/decisions.xlsx").get_data())).active
+    column = [c.value for c in sheet[1]].index("Jeunes touchés")
+    assert sheet.cell(row=2, column=column + 1).value == 240
+    assert sheet.cell(row=2, column=column + 1).number_format == "#,##0"
+
+    call.asks_young_people_count = False
+    db.session.commit()
+    text = client.get(f"/gestion/appels/{call.id}/decisions.csv").get_data(as_text=True)
+    assert "Jeunes touchés" not in text

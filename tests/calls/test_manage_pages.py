@@ -4,6 +4,7 @@ managers get in."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -417,3 +418,19 @@ def test_a_maximum_share_out_of_range_is_refused_under_its_field(client, manager
     assert ("Un nombre de 0,01 à 100." if share in ("150", "0") else "nombre") in error[:error.index("</p>")]
     db.session.refresh(call)
     assert call.title == "Coopération décentralisée"  # nothing saved
+
+
+def test_a_call_asks_the_young_people_count_when_ticked_and_stops_when_unticked(client, manager, line):
+    call = a_full_call(line)
+    form = page(client.get(f"/gestion/appels/{call.id}/modifier"))
+    assert 'name="asks_young_people_count"' in form and "Demander le nombre de jeunes" in form
+    data = call_form(title=call.title, slug=call.slug, envelope_fonctionnement="300 000", asks_young_people_count="y")
+    assert client.post(f"/gestion/appels/{call.id}/modifier", data=data).status_code == 302
+    db.session.expire_all()
+    assert call.asks_young_people_count is True
+    checkbox = re.search(r'<input[^>]*name="asks_young_people_count"[^>]*>', page(client.get(f"/gestion/appels/{call.id}/modifier")))
+    assert "checked" in checkbox.group(0)
+    data.pop("asks_young_people_count")
+    assert client.post(f"/gestion/appels/{call.id}/modifier", data=data).status_code == 302
+    db.session.expire_all()
+    assert call.asks_young_people_count is False

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from stdnum import luhn
 
+from grants.bank_details import iban_error
 from grants.database import db, utcnow
 from grants.demo.seed import DEMO_PASSWORD
 from grants.local_time import budget_year
@@ -73,6 +74,31 @@ def test_the_command_prints_every_demo_login(seeded):
     for user in db.session.scalars(sa.select(User)):
         assert user.email in seeded
     assert "chargée de mission" in seeded and "évaluat" in seeded and "porteuse individuelle" in seeded
+
+
+def test_the_summary_is_french_and_the_logins_are_readmes(app):
+    output = seed(app)
+    first_line = output.splitlines()[0]
+    assert first_line.startswith("Données de démonstration créées : ")
+    assert "comptes" in first_line and "dossiers" in first_line and "1 commission," in first_line
+    assert not re.search(r"\b(users|applications|calls|review_assignments|envelope_movements)\b", first_line)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Demo logins", 1)[1].split("\n## ", 1)[0]
+    in_readme = set(re.findall(r"`([^`@\s]+@[^`\s]+)`", section))
+    printed = set(re.findall(r"^(\S+@\S+)\s", output, re.M))
+    assert printed == in_readme
+    assert DEMO_PASSWORD in section
+
+
+def test_the_demo_administrator_reads_the_audit_log_in_words(seeded, client):
+    admin = db.session.scalar(sa.select(User).where(User.staff_role == StaffRole.ADMIN))
+    assert admin is not None and admin.email in seeded and "administratrice" in seeded
+    assert client.post("/connexion", data={"email": admin.email, "password": DEMO_PASSWORD}).status_code == 302
+    page = client.get("/admin/journal/")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True).replace("\u202f", " ").replace("\xa0", " ").replace("&#39;", "'")
+    assert "s'est connecté(e)." in body and "Nadia Benali a " in body
+    assert " #" not in re.sub(r"<[^>]+>", "", body)
 
 
 def test_demo_accounts_sign_in_with_the_demo_password(seeded, client):
@@ -167,6 +193,18 @@ def test_organisations_have_valid_identifiers(seeded):
         assert luhn.is_valid(organisation.siren)
         assert re.fullmatch(r"W\d{9}", organisation.rna)
         assert organisation.memberships
+        assert organisation.iban is None or iban_error(organisation.iban) is None
+    assert sum(1 for o in organisations if o.iban) >= 4  # payments can be recorded in the demo
+    person = db.session.scalar(sa.select(Applicant).where(Applicant.person_id.is_not(None)))
+    assert person.iban and iban_error(person.iban) is None
+
+
+def test_devenons_citoyens_de_la_planete_asks_the_young_people_reached(seeded):
+    calls = {call.slug: call for call in db.session.scalars(sa.select(Call))}
+    dcp = calls.pop("devenons-citoyens-de-la-planete")
+    assert dcp.asks_young_people_count and not any(call.asks_young_people_count for call in calls.values())
+    for application in db.session.scalars(sa.select(Application).where(Application.call_id == dcp.id)):
+        assert application.state == ApplicationState.DRAFT or application.young_people_count is not None
 
 
 def test_applications_are_consistent(seeded):

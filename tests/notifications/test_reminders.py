@@ -76,7 +76,10 @@ def test_a_draft_holder_is_reminded_at_j_minus_7_once(app, mail_outbox):
     message = mail_outbox[0]
     assert "Plus que 7 jours" in message.subject
     assert "17 juin 2026" in message.body and "18:00" in message.body
-    assert f"/appels/{call.slug}" in message.body
+    # The link opens the draft itself, in the email and in the bell, not the call's public page.
+    assert f"://subventia.test/dossiers/{application.id}\n" in message.body
+    assert f"/appels/{call.slug}" not in message.body
+    assert {r.link for r in rows} == {f"/dossiers/{application.id}"}
     assert all(r.status == NotificationStatus.SENT for r in rows)
 
 

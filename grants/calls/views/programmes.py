@@ -111,7 +111,8 @@ def record_direct_grant(programme_id: int):
         else:
             try:
                 grant = services.record_direct_grant(budget, beneficiary_name=form.beneficiary_name.data,
-                                                     purpose=form.purpose.data, amount=form.amount.data, actor=acting_user())
+                                                     purpose=form.purpose.data, amount=form.amount.data, actor=acting_user(),
+                                                     beneficiary_siret=form.beneficiary_siret.data)
             except DomainError as error:
                 errors = refuse(form, error)
             else:

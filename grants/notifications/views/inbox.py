@@ -52,6 +52,19 @@ def mark_read(notification_id: int):
                             _anchor=f"notification-{notification.id}"))
 
 
+@bp.get("/notifications/<int:notification_id>/ouvrir")
+@allow(Access.AUTHENTICATED)
+def open_page(notification_id: int):
+    """Follow a notification to the page it is about; reading it there marks it read. (Marking one's
+    own notification read is harmless enough to ride on a GET: a link, not a form.)"""
+    notification = own_notification_or_404(notification_id, current_user)
+    if not is_local_path(notification.link):
+        abort(404)
+    services.mark_read(notification)
+    db.session.commit()
+    return redirect(notification.link)
+
+
 @bp.post("/notifications/tout-lu")
 @allow(Access.AUTHENTICATED)
 def mark_all_read():

@@ -252,7 +252,9 @@ def ranking_csv(call_id: int):
         _("Montant demandé"), _("Cumul demandé"), _("Évaluations rendues"), _("Évaluations attendues"),
         _("Note moyenne (0-100)"), _("Note normalisée (0-100)"), _("Écart"), _("Désaccord"),
         _("Montant suggéré moyen"), _("Avis : financer"), _("Avis : financer moins"), _("Avis : ne pas financer"),
+        *([_("Jeunes touchés")] if call.asks_young_people_count else []),
     ]
+    young_people = ranking.young_people_counts(call) if call.asks_young_people_count else {}
     lines = (
         [
             row.rank, row.reference, row.applicant_name, row.title, row.state.value,
@@ -261,6 +263,7 @@ def ranking_csv(call_id: int):
             row.reviews_assigned, decimal_cell(row.mean_score), decimal_cell(row.normalised_mean),
             decimal_cell(row.spread), _("oui") if row.flagged else _("non"), decimal_cell(row.suggested_amount_mean),
             row.fund_votes, row.fund_lower_votes, row.do_not_fund_votes,
+            *([young_people.get(row.application_id)] if call.asks_young_people_count else []),
         ]
         for row in rows
     )
