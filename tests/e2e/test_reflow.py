@@ -19,8 +19,16 @@ VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, 
 # How wide the page is against the window, and the widest elements that stick out of it.
 OVERFLOW = """() => {
   const width = window.innerWidth;
-  const culprits = [...document.querySelectorAll("body *")]
-    .filter(el => el.getBoundingClientRect().right > width + 1 && getComputedStyle(el).position !== "fixed")
+  const insideScroller = el => {  // a wide table in its own scrolling box widens nothing around it
+    for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+      if (getComputedStyle(up).overflowX !== "visible") return true;
+    }
+    return false;
+  };
+  const wide = [...document.querySelectorAll("body *")]
+    .filter(el => el.getBoundingClientRect().right > width + 1 && getComputedStyle(el).position !== "fixed");
+  const outside = wide.filter(el => !insideScroller(el));
+  const culprits = (outside.length ? outside : wide)
     .filter(el => ![...el.children].some(child => child.getBoundingClientRect().right > width + 1))
     .slice(0, 5)
     .map(el => `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}${el.className && typeof el.className === "string"

@@ -250,10 +250,21 @@ class FormButton:
     action_endpoint: str
     button: str
     in_main: bool
+    # The button's text without what only screen readers hear ("Retirer" for "Retirer <name>"):
+    # the same button on every row of a list is one way of sending the form.
+    visible: str
 
 
-def text_of(element) -> str:
-    return re.sub(r"\s+", " ", "".join(element.itertext())).strip()
+def text_of(element, hidden: bool = True) -> str:
+    """An element's text; with ``hidden=False``, less what is there for screen readers only."""
+    def parts(node, top=False):
+        if hidden or "visually-hidden" not in (node.get("class") or "").split():
+            yield node.text or ""
+            for child in node:
+                yield from parts(child)
+        if not top:
+            yield node.tail or ""
+    return re.sub(r"\s+", " ", "".join(parts(element, top=True))).strip()
 
 
 def post_forms(html: str, page_path: str, app) -> list[FormButton]:
@@ -275,7 +286,7 @@ def post_forms(html: str, page_path: str, app) -> list[FormButton]:
             buttons += [b for b in tree.iter("button") if b.get("form") == form.get("id")]
         for button in buttons:
             label = text_of(button) or button.get("value") or button.get("aria-label") or ""
-            found.append(FormButton(action, endpoint, label, id(form) in in_main))
+            found.append(FormButton(action, endpoint, label, id(form) in in_main, text_of(button, hidden=False) or label))
     return found
 
 
