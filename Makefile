@@ -28,6 +28,7 @@ run: translations
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # The end-to-end tests' browser: Debian's Chromium, installed where missing when we are root (CI).
 # Elsewhere the e2e tests skip with the reason (under CI=true they fail instead).

@@ -1,82 +1,133 @@
 """Configuration classes.
 
 Everything that differs between machines comes from the environment (``DATABASE_URL``, ``REDIS_URL``,
-``SECRET_KEY``, ``MAIL_*``, ``UPLOAD_FOLDER``, ``TIME_ZONE``); the classes only choose safe defaults.
+``SECRET_KEY``, ``MAIL_*``, ``UPLOAD_FOLDER``, ``TIME_ZONE``, ``GRANTOR_*``…), read by ``create_app``
+when it builds an app, never when this module is imported: a setting is an :class:`Env` (the variable
+it comes from, its default and how to parse it) or a :class:`Derived` (computed from other settings),
+and :func:`resolve_settings` turns both into values. The classes only choose safe defaults; a subclass
+that sets a plain value (the tests, the benchmarks) is not overridden by the environment.
 ``create_app("development")`` is the embedded default: SQLite under ``instance/``, background tasks run
 in-process, mail written to ``instance/outbox/`` as .eml files, no Redis nor PostgreSQL needed.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from grants.demo import settings as demo
+
 BASE_DIR = Path(__file__).resolve().parent
-INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
 
 
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+class Env:
+    """A setting read from the environment: the first of ``names`` set to a non-empty value, parsed;
+    otherwise ``default`` (a value, or a :class:`Derived`)."""
+
+    def __init__(self, *names: str, default=None, parse: Callable[[str], object] = str):
+        self.names, self.default, self.parse = names, default, parse
+
+    def __repr__(self) -> str:
+        return f"Env({', '.join(self.names)})"
 
 
-def database_url(default: str) -> str:
-    """The SQLAlchemy URL from ``DATABASE_URL``, with the psycopg 3 driver for PostgreSQL URLs."""
-    url = os.environ.get("DATABASE_URL", default)
+class Derived:
+    """A setting computed from others once they are read: ``compute(get)``, ``get(name)`` giving a
+    setting's value."""
+
+    def __init__(self, compute: Callable[[Callable[[str], object]], object]):
+        self.compute = compute
+
+
+def resolve_settings(settings: dict, environ: Mapping[str, str]) -> None:
+    """Replace, in place, every :class:`Env` and :class:`Derived` of ``settings`` (nested dicts
+    included) by its value, reading ``environ``."""
+
+    def get(name: str):
+        settings[name] = resolve(settings[name])
+        return settings[name]
+
+    def resolve(value):
+        if isinstance(value, Env):
+            raw = next((environ[name] for name in value.names if environ.get(name)), None)
+            return resolve(value.default) if raw is None else value.parse(raw)
+        if isinstance(value, Derived):
+            return resolve(value.compute(get))
+        if isinstance(value, dict):
+            return {key: resolve(item) for key, item in value.items()}
+        return value
+
+    for name in list(settings):
+        get(name)
+
+
+def boolean(text: str) -> bool:
+    return text.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def sqlalchemy_url(url: str) -> str:
+    """A database URL as SQLAlchemy takes it: the psycopg 3 driver for PostgreSQL URLs."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
 
 
-def instance_secret_key() -> str:
+def instance_secret_key(instance_path: str) -> str:
     """A secret key kept under instance/ so that embedded sessions survive a restart."""
-    path = INSTANCE_DIR / "secret_key"
+    folder = Path(instance_path)
+    path = folder / "secret_key"
     if not path.exists():
-        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
 
 
-class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY")
-    SQLALCHEMY_DATABASE_URI = database_url(f"sqlite:///{INSTANCE_DIR / 'subventia.sqlite3'}")
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
-    REDIS_URL = os.environ.get("REDIS_URL")
-    # Links in emails queued by workers and scans (no request to take the host from).
-    SERVER_NAME = os.environ.get("SERVER_NAME")
-    PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "https")
+def under_instance(name: str) -> Derived:
+    return Derived(lambda get: str(Path(get("INSTANCE_PATH")) / name))
 
-    TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Paris")
+
+class Config:
+    # instance/: the embedded database, uploads, outbox and secret key (create_app's instance_path).
+    INSTANCE_PATH = Env("INSTANCE_PATH", default=str(BASE_DIR / "instance"))
+    SECRET_KEY = Env("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = Env("DATABASE_URL", default=Derived(
+        lambda get: f"sqlite:///{Path(get('INSTANCE_PATH')) / 'subventia.sqlite3'}"), parse=sqlalchemy_url)
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    REDIS_URL = Env("REDIS_URL")
+    # Links in emails queued by workers and scans (no request to take the host from).
+    SERVER_NAME = Env("SERVER_NAME")
+    PREFERRED_URL_SCHEME = Env("PREFERRED_URL_SCHEME", default="https")
+
+    TIME_ZONE = Env("TIME_ZONE", default="Europe/Paris")
     BABEL_DEFAULT_LOCALE = "fr"
-    BABEL_DEFAULT_TIMEZONE = TIME_ZONE
+    BABEL_DEFAULT_TIMEZONE = Derived(lambda get: get("TIME_ZONE"))
     LANGUAGES = ("fr", "en")
 
-    UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
-    MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
-    MAX_CONTENT_LENGTH = MAX_UPLOAD_BYTES + 1024 * 1024
-    # Where attachment files go (grants/applications/storage.py): "local" is the UPLOAD_FOLDER.
-    ATTACHMENT_STORAGE = os.environ.get("ATTACHMENT_STORAGE", "local")
-    # The funder named in the SCDL open-data export of awarded grants (grants/awards/exports.py).
-    GRANTOR_NAME = os.environ.get("GRANTOR_NAME", "Région Hauts-de-France")
-    GRANTOR_SIRET = os.environ.get("GRANTOR_SIRET", "20005376700014")
+    UPLOAD_FOLDER = Env("UPLOAD_FOLDER", default=under_instance("uploads"))
+    MAX_UPLOAD_BYTES = Env("MAX_UPLOAD_BYTES", default=10 * 1024 * 1024, parse=int)
+    MAX_CONTENT_LENGTH = Derived(lambda get: get("MAX_UPLOAD_BYTES") + 1024 * 1024)
+    # Where attachment files go (grants/storage.py): "local" is the UPLOAD_FOLDER.
+    ATTACHMENT_STORAGE = Env("ATTACHMENT_STORAGE", default="local")
+    # The funder named in the SCDL open-data export of awarded grants (grants/awards/exports.py): each
+    # deployment names itself (production requires both); the demo's funder is in grants/demo/settings.py.
+    GRANTOR_NAME = Env("GRANTOR_NAME")
+    GRANTOR_SIRET = Env("GRANTOR_SIRET")
 
     # Flask-Mailman
-    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
-    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
-    MAIL_PORT = int(os.environ.get("MAIL_PORT", 25))
-    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
-    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
-    MAIL_USE_TLS = env_bool("MAIL_USE_TLS", False)
-    MAIL_USE_SSL = env_bool("MAIL_USE_SSL", False)
-    MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", 30))
-    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Subventia <no-reply@subventia.localhost>")
-    # The embedded default's mail backend (grants.notifications.eml_outbox) writes each message here.
-    MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
+    MAIL_BACKEND = Env("MAIL_BACKEND", default="smtp")
+    MAIL_SERVER = Env("MAIL_SERVER", default="localhost")
+    MAIL_PORT = Env("MAIL_PORT", default=25, parse=int)
+    MAIL_USERNAME = Env("MAIL_USERNAME")
+    MAIL_PASSWORD = Env("MAIL_PASSWORD")
+    MAIL_USE_TLS = Env("MAIL_USE_TLS", default=False, parse=boolean)
+    MAIL_USE_SSL = Env("MAIL_USE_SSL", default=False, parse=boolean)
+    MAIL_TIMEOUT = Env("MAIL_TIMEOUT", default=30, parse=int)
+    MAIL_DEFAULT_SENDER = Env("MAIL_DEFAULT_SENDER", default="Subventia <no-reply@subventia.localhost>")
+    # The embedded default's mail backend (grants.outbox.eml_files) writes each message here.
+    MAIL_OUTBOX_DIR = Env("MAIL_OUTBOX_DIR", default=under_instance("outbox"))
 
     # Security baseline: cookies are Secure outside development, never readable from scripts.
     SESSION_COOKIE_SECURE = True
@@ -91,39 +142,39 @@ class Config:
 
     PASSWORD_RESET_MAX_AGE = 3600
     INVITATION_MAX_AGE = 7 * 24 * 3600
-    LOGIN_RATE_LIMIT_PER_IP = os.environ.get("LOGIN_RATE_LIMIT_PER_IP", "20 per 10 minutes")
-    LOGIN_RATE_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_RATE_LIMIT_PER_ACCOUNT", "5 per 10 minutes")
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    LOGIN_RATE_LIMIT_PER_IP = Env("LOGIN_RATE_LIMIT_PER_IP", default="20 per 10 minutes")
+    LOGIN_RATE_LIMIT_PER_ACCOUNT = Env("LOGIN_RATE_LIMIT_PER_ACCOUNT", default="5 per 10 minutes")
+    RATELIMIT_STORAGE_URI = Env("RATELIMIT_STORAGE_URI", default="memory://")
     RATELIMIT_HEADERS_ENABLED = True
 
     # Celery (Flask documentation pattern: the whole mapping is passed to Celery).
     CELERY: dict = {
-        "broker_url": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "broker_url": Env("REDIS_URL", default="redis://127.0.0.1:6379/0"),
         "result_backend": None,
         "task_ignore_result": True,
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
-        "timezone": TIME_ZONE,
+        "timezone": Derived(lambda get: get("TIME_ZONE")),
         "broker_connection_retry_on_startup": True,
         # One queue name per deployment (or per test run) on a shared Redis.
-        "task_default_queue": os.environ.get("CELERY_QUEUE", "subventia"),
+        "task_default_queue": Env("CELERY_QUEUE", default="subventia"),
         # An unacknowledged message (acks_late) is handed out again after this long: it must exceed
         # any retry countdown and the sending lease below, or a waiting task is delivered twice.
         "broker_transport_options": {
-            "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 2 * 3600)),
-            "unacked_restore_interval": int(os.environ.get("CELERY_UNACKED_RESTORE_INTERVAL", 60)),
+            "visibility_timeout": Env("CELERY_VISIBILITY_TIMEOUT", default=2 * 3600, parse=int),
+            "unacked_restore_interval": Env("CELERY_UNACKED_RESTORE_INTERVAL", default=60, parse=int),
             "unacked_restore_throttle": 1,
         },
     }
-    NOTIFICATION_RETRY_BASE_SECONDS = int(os.environ.get("NOTIFICATION_RETRY_BASE_SECONDS", 30))
+    NOTIFICATION_RETRY_BASE_SECONDS = Env("NOTIFICATION_RETRY_BASE_SECONDS", default=30, parse=int)
     # A row claimed for sending longer ago than this belongs to a delivery that died (worker killed):
     # it may be claimed again. Far longer than one SMTP exchange (MAIL_TIMEOUT per step).
-    NOTIFICATION_SENDING_LEASE_SECONDS = int(os.environ.get("NOTIFICATION_SENDING_LEASE_SECONDS", 600))
-    # How often beat runs the scans for due reminders, digests and stale outbox rows.
-    NOTIFICATION_SCAN_SECONDS = int(os.environ.get("NOTIFICATION_SCAN_SECONDS", 300))
+    NOTIFICATION_SENDING_LEASE_SECONDS = Env("NOTIFICATION_SENDING_LEASE_SECONDS", default=600, parse=int)
+    # How often beat runs the scans for due reminders and digests (worker.beat_schedule).
+    NOTIFICATION_SCAN_SECONDS = Env("NOTIFICATION_SCAN_SECONDS", default=300, parse=int)
     # Reminders and digests go out from this hour (Europe/Paris) of the day they are due, not at midnight.
-    NOTIFICATION_MORNING_HOUR = int(os.environ.get("NOTIFICATION_MORNING_HOUR", 8))
+    NOTIFICATION_MORNING_HOUR = Env("NOTIFICATION_MORNING_HOUR", default=8, parse=int)
     # In-process delivery when no broker is configured (embedded default, unit tests).
     TASKS_RUN_IN_PROCESS = False
 
@@ -135,17 +186,19 @@ class DevelopmentConfig(Config):
     """The embedded default: one process, SQLite under instance/, no Redis, mail as .eml files in
     instance/outbox/."""
 
-    DEBUG = env_bool("FLASK_DEBUG", False)
-    SECRET_KEY = os.environ.get("SECRET_KEY") or None  # filled from instance/ by create_app
-    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
-    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    DEBUG = Env("FLASK_DEBUG", default=False, parse=boolean)
+    # Without SECRET_KEY, create_app keeps one under instance/.
+    SESSION_COOKIE_SECURE = Env("SESSION_COOKIE_SECURE", default=False, parse=boolean)
+    REMEMBER_COOKIE_SECURE = Derived(lambda get: get("SESSION_COOKIE_SECURE"))
     SEND_HSTS = False
-    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "grants.notifications.eml_outbox.EmailBackend")
-    SERVER_NAME = os.environ.get("SERVER_NAME", "127.0.0.1:5000")
-    PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
-    TASKS_RUN_IN_PROCESS = not os.environ.get("REDIS_URL")
-    CELERY = {**Config.CELERY, "task_always_eager": TASKS_RUN_IN_PROCESS,
+    MAIL_BACKEND = Env("MAIL_BACKEND", default="grants.outbox.eml_files.EmailBackend")
+    SERVER_NAME = Env("SERVER_NAME", default="127.0.0.1:5000")
+    PREFERRED_URL_SCHEME = Env("PREFERRED_URL_SCHEME", default="http")
+    TASKS_RUN_IN_PROCESS = Derived(lambda get: not get("REDIS_URL"))
+    CELERY = {**Config.CELERY, "task_always_eager": Derived(lambda get: get("TASKS_RUN_IN_PROCESS")),
               "task_eager_propagates": False}
+    GRANTOR_NAME = Env("GRANTOR_NAME", default=demo.GRANTOR_NAME)
+    GRANTOR_SIRET = Env("GRANTOR_SIRET", default=demo.GRANTOR_SIRET)
 
 
 class TestingConfig(Config):
@@ -163,15 +216,15 @@ class TestingConfig(Config):
     FAIL_ON_UNCOMMITTED_REQUEST = True
     # argon2 at full strength makes each test login take ~100 ms; the tests check the parameters apart.
     PASSWORD_HASHER = "fast"
+    GRANTOR_NAME = demo.GRANTOR_NAME
+    GRANTOR_SIRET = demo.GRANTOR_SIRET
 
 
 class ProductionConfig(Config):
     """PostgreSQL, Redis, a real SMTP relay; refuses to start without its secrets."""
 
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get(
-        "REDIS_URL", "memory://"
-    )
-    REQUIRED_ENVIRONMENT = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL")
+    RATELIMIT_STORAGE_URI = Env("RATELIMIT_STORAGE_URI", "REDIS_URL", default="memory://")
+    REQUIRED_ENVIRONMENT = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "GRANTOR_NAME", "GRANTOR_SIRET")
 
 
 CONFIGS = {

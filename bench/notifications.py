@@ -96,8 +96,8 @@ def sample_message(app) -> tuple[str, bytes]:
     """One reminder rendered and built exactly as the worker builds it."""
     from grants.database import db
     from grants.models import Application
-    from grants.notifications.services import render_notification
-    from grants.notifications.tasks import email_message
+    from grants.outbox.services import render_notification
+    from grants.outbox.tasks import email_message
 
     with app.app_context():
         application = db.session.scalars(db.select(Application).limit(1)).one()

@@ -41,6 +41,7 @@ from pathlib import Path
 import psycopg
 
 from bench import dataset
+from grants.demo import settings as demo_settings
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -137,6 +138,8 @@ def server_environment(database_url: str, secret_key: str) -> dict:
         "LOGIN_RATE_LIMIT_PER_IP": "1000 per minute",
         "LOGIN_RATE_LIMIT_PER_ACCOUNT": "1000 per minute",
         "INSTANCE_PATH": str(Path(tempfile.gettempdir()) / "subventia-bench-instance"),
+        "GRANTOR_NAME": demo_settings.GRANTOR_NAME,
+        "GRANTOR_SIRET": demo_settings.GRANTOR_SIRET,
     }
 
 
@@ -686,11 +689,12 @@ def main(argv=None) -> None:
 
     wrk = ensure_wrk()
     database_url = args.database_url
-    # Before anything imports config.py, which reads the environment once, at import.
+    # The in-process app (query counts, profiles) reads the same environment as the servers.
     environment = server_environment(database_url, secrets.token_hex(32))
     os.environ.update({k: environment[k] for k in (
         "SUBVENTIA_CONFIG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "CELERY_QUEUE", "MAIL_SERVER",
-        "LOGIN_RATE_LIMIT_PER_IP", "LOGIN_RATE_LIMIT_PER_ACCOUNT", "INSTANCE_PATH")})
+        "LOGIN_RATE_LIMIT_PER_IP", "LOGIN_RATE_LIMIT_PER_ACCOUNT", "INSTANCE_PATH", "GRANTOR_NAME",
+        "GRANTOR_SIRET")})
     if args.rebuild or not database_exists(database_url):
         dataset_counts = dataset.build(database_url)
     else:

@@ -25,10 +25,10 @@ def create_app(config_name_or_object=None) -> Flask:
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
-        instance_path=str(config_module.INSTANCE_DIR),
         instance_relative_config=False,
     )
     load_config(app, config_name_or_object)
+    app.instance_path = app.config["INSTANCE_PATH"]
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     import grants.models  # noqa: F401 — every table in the metadata, for Alembic and relationships
@@ -70,11 +70,13 @@ def load_config(app: Flask, config_name_or_object) -> None:
                 f"unknown configuration {chosen!r}: use one of {', '.join(config_module.CONFIGS)}"
             ) from None
     app.config.from_object(chosen)
+    # The environment is read here, when an app is built, not when config.py is imported.
     missing = [name for name in app.config.get("REQUIRED_ENVIRONMENT", ()) if not os.environ.get(name)]
     if missing:
         raise RuntimeError(f"production configuration needs these environment variables: {', '.join(missing)}")
+    config_module.resolve_settings(app.config, os.environ)
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = config_module.instance_secret_key()
+        app.config["SECRET_KEY"] = config_module.instance_secret_key(app.config["INSTANCE_PATH"])
 
 
 def select_locale() -> str:

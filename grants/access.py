@@ -14,8 +14,7 @@ from enum import StrEnum
 from flask import abort, request
 from flask_login import current_user
 
-from grants.applications.models import Applicant
-from grants.extensions import db, login_manager
+from grants.extensions import login_manager
 
 
 class Access(StrEnum):
@@ -50,9 +49,7 @@ def user_satisfies(user, rule: Access) -> bool:
 
 def is_applicant(user) -> bool:
     """Members of an organisation, or people registered as individual applicants."""
-    if user.memberships:
-        return True
-    return db.session.scalar(db.select(Applicant.id).where(Applicant.person_id == user.id)) is not None
+    return bool(user.memberships) or user.individual_applicant is not None
 
 
 def allow(rule: Access):

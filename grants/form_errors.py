@@ -4,6 +4,7 @@ the message under that field, or in the form's error summary."""
 
 from __future__ import annotations
 
+from flask import flash
 from flask_wtf import FlaskForm
 
 from grants.database import db
@@ -25,3 +26,10 @@ def refuse(form, error: DomainError) -> list[str]:
     form's error summary."""
     db.session.rollback()
     return [] if attach_domain_error(form, error) else [error.message]
+
+
+def show_error(form, error: DomainError) -> None:
+    """Undo the failed action, then show why, on the field when the error names one (else flashed)."""
+    db.session.rollback()
+    if not attach_domain_error(form, error):
+        flash(error.message, "error")

@@ -1,4 +1,5 @@
-"""Form fields shared by several domain areas: euro amounts typed the French way, and local instants."""
+"""Form fields shared by several domain areas: text filters, email addresses, euro amounts typed the
+French way, and local instants."""
 
 from __future__ import annotations
 
@@ -6,12 +7,35 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateTimeLocalField, DecimalField, Field
+from wtforms import DateTimeLocalField, DecimalField, EmailField, Field
+from wtforms.validators import DataRequired, Email, Length
 from wtforms.widgets import TextInput
 
 from grants.local_time import AmbiguousLocalTime, NonexistentLocalTime, from_local, to_local
 
 _SPACES = re.compile(r"[\s\u00a0\u202f]")
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def email_filter(value):
+    """Emails are compared case-insensitively: the database stores them lower-cased."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def without_spaces(value):
+    return "".join(value.split()) if isinstance(value, str) else value
+
+
+def email_field(label, **kwargs):
+    return EmailField(
+        label,
+        filters=[email_filter],
+        validators=[DataRequired(), Length(max=254), Email(message=_l("Saisissez une adresse e-mail valide."))],
+        **kwargs,
+    )
 
 
 def parse_amount(text: str) -> Decimal:

@@ -7,10 +7,12 @@ refused with a clear message rather than guessed.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
+
+from grants.database import utcnow
 
 DEFAULT_TIME_ZONE = "Europe/Paris"
 
@@ -48,3 +50,13 @@ def from_local(wall_clock: datetime) -> datetime:
 def to_local(instant: datetime) -> datetime:
     """An aware instant → the naive wall-clock time in the service's zone (to prefill a form)."""
     return instant.astimezone(local_zone()).replace(tzinfo=None)
+
+
+def local_today(now: datetime | None = None) -> date:
+    return (now or utcnow()).astimezone(local_zone()).date()
+
+
+def budget_year(now: datetime | None = None) -> int:
+    """The budget year is the civil year in Paris (a call opened on 31 December at 23:30 UTC is
+    already in the next year's budget)."""
+    return local_today(now).year

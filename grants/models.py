@@ -3,8 +3,6 @@
 from grants.accounts.models import StaffRole, User
 from grants.api.models import ApiToken
 from grants.applications.models import (
-    Applicant,
-    ApplicantKind,
     Application,
     ApplicationState,
     Attachment,
@@ -16,7 +14,6 @@ from grants.audit.models import AuditEvent
 from grants.awards.models import (
     CommitteeSession,
     Decision,
-    DirectGrant,
     EnvelopeMovement,
     MovementKind,
     Outcome,
@@ -30,18 +27,22 @@ from grants.calls.models import (
     CallFunder,
     CallState,
     Criterion,
+    DirectGrant,
     Programme,
     ProgrammeBudget,
+    ProgrammeFollow,
     RequiredDocument,
 )
-from grants.notifications.models import Notification, NotificationStatus, ProgrammeFollow
 from grants.organisations.models import (
+    Applicant,
+    ApplicantKind,
     Invitation,
     LegalForm,
     Membership,
     MembershipRole,
     Organisation,
 )
+from grants.outbox.models import Notification, NotificationStatus
 from grants.reviews.models import (
     AssignmentState,
     ConflictOfInterest,

@@ -21,6 +21,8 @@ def gunicorn(pg_app, redis_url, tmp_path):
         "DATABASE_URL": pg_app.config["SQLALCHEMY_DATABASE_URI"],
         "REDIS_URL": redis_url,
         "INSTANCE_PATH": str(tmp_path / "instance"),
+        "GRANTOR_NAME": "Région test",
+        "GRANTOR_SIRET": "20005376700014",
     }
     with gunicorn_server(env, tmp_path / "gunicorn.log") as base:
         yield base

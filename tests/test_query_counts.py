@@ -18,10 +18,11 @@ import pytest
 import sqlalchemy as sa
 
 from grants.api.services import create_token
-from grants.applications.models import Applicant, ApplicationState, BudgetLine, BudgetLineKind
+from grants.applications.models import ApplicationState, BudgetLine, BudgetLineKind
 from grants.awards.services import award_grant, record_payment
 from grants.calls.models import BudgetSection, CallState
 from grants.database import db, utcnow
+from grants.organisations.models import Applicant
 from grants.reviews.models import CriterionScore, Opinion, Review, ReviewState
 from tests.factories import (
     TEST_PASSWORD,
@@ -259,7 +260,7 @@ def test_query_count_does_not_grow_with_the_applications(app, page):
 
 def test_the_count_sees_a_query_per_row(app, monkeypatch):
     """The measure can fail: a desk that queried once per assignment (2, then 12) is caught."""
-    import grants.reviews.views as desk_views
+    import grants.reviews.views.desk as desk_views
     from grants.applications.models import Application
 
     listed = desk_views.reviewer_assignments

@@ -84,6 +84,8 @@ def test_unknown_configuration_name_is_refused():
         create_app("staging-typo")
 
 
-def test_database_url_uses_psycopg3(monkeypatch):
+def test_database_url_uses_psycopg3(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", "postgres://u@h/db")
-    assert config.database_url("sqlite://") == "postgresql+psycopg://u@h/db"
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    assert create_app("development").config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+    assert config.sqlalchemy_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"

@@ -11,8 +11,6 @@ from celery import Celery, Task
 from celery.schedules import crontab
 from flask import Flask
 
-from config import Config
-
 
 def beat_schedule(scan_seconds: float) -> dict:
     """The periodic tasks. Scans look at what is due now (Europe/Paris days); nothing is scheduled
@@ -21,7 +19,7 @@ def beat_schedule(scan_seconds: float) -> dict:
     return {
         # Outbox rows left pending (broker down at commit time, worker crash) are sent again.
         "requeue-stale-notifications": {
-            "task": "grants.notifications.tasks.requeue_stale_notifications",
+            "task": "grants.outbox.tasks.requeue_stale_notifications",
             "schedule": 60.0,
         },
         # Calls open and close by themselves; the server enforces closes_at on every submission anyway.
@@ -37,9 +35,6 @@ def beat_schedule(scan_seconds: float) -> dict:
     }
 
 
-BEAT_SCHEDULE = beat_schedule(Config.NOTIFICATION_SCAN_SECONDS)  # NOTIFICATION_SCAN_SECONDS, default 300
-
-
 def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
@@ -48,8 +43,8 @@ def celery_init_app(app: Flask) -> Celery:
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
-    celery_app.conf.beat_schedule = BEAT_SCHEDULE
-    celery_app.conf.include = ["grants.notifications.tasks", "grants.calls.tasks"]
+    celery_app.conf.beat_schedule = beat_schedule(app.config["NOTIFICATION_SCAN_SECONDS"])
+    celery_app.conf.include = ["grants.outbox.tasks", "grants.notifications.tasks", "grants.calls.tasks"]
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

@@ -2,7 +2,7 @@
 
 ``python -m worker.embedded`` serves http://127.0.0.1:5000 on SQLite with no Redis: tasks queued
 by requests run in-process after commit (Celery's eager mode, see DevelopmentConfig), and the
-periodic tasks of :data:`worker.BEAT_SCHEDULE` run on their schedule in a daemon thread, so calls
+periodic tasks of the app's beat schedule (:func:`worker.beat_schedule`) run on their schedule in a daemon thread, so calls
 still open and close by themselves, reminders and digests are still queued, and pending
 notifications are still swept. Mail is written to ``instance/outbox/`` as .eml files (the log says
 where each one went).
@@ -23,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 from celery.schedules import schedule as every
 
 from grants import create_app
-from worker import BEAT_SCHEDULE
 
 log = logging.getLogger("subventia.embedded")
 
@@ -31,9 +30,10 @@ log = logging.getLogger("subventia.embedded")
 def run_beat_schedule(app, stop: threading.Event) -> None:
     celery_app = app.extensions["celery"]
     celery_app.loader.import_default_modules()  # the modules listed in celery_app.conf.include
+    entries = celery_app.conf.beat_schedule
     schedules = {
         name: entry["schedule"] if hasattr(entry["schedule"], "is_due") else every(timedelta(seconds=entry["schedule"]))
-        for name, entry in BEAT_SCHEDULE.items()
+        for name, entry in entries.items()
     }
     last_run = {name: datetime.now(UTC) for name in schedules}
     while not stop.is_set():
@@ -43,7 +43,7 @@ def run_beat_schedule(app, stop: threading.Event) -> None:
             if due:
                 last_run[name] = datetime.now(UTC)
                 try:
-                    celery_app.tasks[BEAT_SCHEDULE[name]["task"]].apply()
+                    celery_app.tasks[entries[name]["task"]].apply()
                 except Exception:  # one failing task must not stop the schedule
                     log.exception("periodic task %s failed", name)
             wait = min(wait, max(next_check, 1.0))
@@ -53,7 +53,7 @@ def run_beat_schedule(app, stop: threading.Event) -> None:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = create_app(os.environ.get("SUBVENTIA_CONFIG", "development"))
-    if app.config["MAIL_BACKEND"].startswith("grants.notifications.eml_outbox"):
+    if app.config["MAIL_BACKEND"].startswith("grants.outbox.eml_files"):
         log.info("emails are written to %s as .eml files (open them with any mail reader)",
                  app.config["MAIL_OUTBOX_DIR"])
     stop = threading.Event()

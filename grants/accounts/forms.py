@@ -1,4 +1,5 @@
-"""Forms of the accounts area: sign-in, registration, password reset, the account page."""
+"""Forms of the accounts area: sign-in, password reset, the account page, and the password fields that
+every sign-up form uses."""
 
 from __future__ import annotations
 
@@ -6,17 +7,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length
 
-from grants.organisations.forms import (
-    OrganisationForm,
-    confirm_password_field,
-    email_field,
-    email_filter,
-    new_password_field,
-    strip,
-    without_spaces,
-)
+from grants.accounts.services import MIN_PASSWORD_LENGTH
+from grants.form_fields import email_field, email_filter, strip
 
 LANGUAGES = [SelectChoice("fr", "Français", render_kw={"lang": "fr"}), SelectChoice("en", "English", render_kw={"lang": "en"})]
 
@@ -28,27 +22,23 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Se souvenir de moi"))
 
 
-class RegisterOrganisationForm(OrganisationForm):
-    """The organisation's identity (inherited), then the person who registers it."""
-
-    full_name = StringField(_l("Prénom et nom"), filters=[strip], validators=[DataRequired(), Length(max=200)])
-    email = email_field(_l("Votre adresse e-mail"))
-    password = new_password_field()
-    password_confirm = confirm_password_field("password")
-
-
-class RegisterIndividualForm(FlaskForm):
-    full_name = StringField(_l("Prénom et nom"), filters=[strip], validators=[DataRequired(), Length(max=200)])
-    email = email_field(_l("Adresse e-mail"))
-    password = new_password_field()
-    password_confirm = confirm_password_field("password")
-    street = StringField(_l("Adresse"), filters=[strip], validators=[DataRequired(), Length(max=200)])
-    postal_code = StringField(
-        _l("Code postal"),
-        filters=[without_spaces],
-        validators=[DataRequired(), Regexp(r"^\d{5}$", message=_l("Le code postal comporte 5 chiffres."))],
+def new_password_field(label=None):
+    return PasswordField(
+        label or _l("Mot de passe"),
+        validators=[
+            DataRequired(),
+            # Length fills in %(min)d and %(max)d itself.
+            Length(min=MIN_PASSWORD_LENGTH, message=_l("Le mot de passe doit comporter au moins %(min)d caractères.")),
+            Length(max=256, message=_l("Le mot de passe comporte au plus %(max)d caractères.")),
+        ],
     )
-    city = StringField(_l("Commune"), filters=[strip], validators=[DataRequired(), Length(max=80)])
+
+
+def confirm_password_field(other: str):
+    return PasswordField(
+        _l("Confirmation du mot de passe"),
+        validators=[DataRequired(), EqualTo(other, message=_l("Les deux mots de passe ne sont pas identiques."))],
+    )
 
 
 class ForgotPasswordForm(FlaskForm):

@@ -47,6 +47,8 @@ class User(UserMixin, db.Model):
     wants_call_news: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
     memberships = relationship("Membership", back_populates="user", cascade="all, delete-orphan")
+    # Set when the person applies in their own name (grants.organisations.models.Applicant).
+    individual_applicant = relationship("Applicant", back_populates="person", uselist=False)
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

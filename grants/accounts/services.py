@@ -15,11 +15,10 @@ from sqlalchemy.exc import IntegrityError
 
 from grants.accounts.models import StaffRole, User, new_session_token
 from grants.accounts.passwords import hash_password, hasher, needs_rehash, verify_password
-from grants.applications.models import Applicant, ApplicantKind
 from grants.audit.services import record_event
 from grants.database import constraint_violated, db, utcnow
 from grants.errors import ConstraintViolated, DomainError
-from grants.notifications.services import queue_email
+from grants.outbox.services import queue_email
 
 MIN_PASSWORD_LENGTH = 12
 RESET_SALT = "subventia.password-reset"
@@ -137,16 +136,6 @@ def create_user(
     )
     db.session.add(user)
     flush_or_explain({"uq_users_email": ("email", email_taken_message())})
-    return user
-
-
-def register_individual(*, full_name: str, email: str, password: str, street: str, postal_code: str, city: str) -> User:
-    """A person applying in their own name (e.g. a job seeker's project): a User and their Applicant."""
-    user = create_user(email=email, password=password, full_name=full_name)
-    address = f"{street.strip()}, {postal_code.strip()} {city.strip()}"
-    db.session.add(Applicant(kind=ApplicantKind.INDIVIDUAL, person=user, address=address[:300]))
-    flush_or_explain({"uq_users_email": ("email", email_taken_message())})
-    record_event("account.registered", actor=user, subject=user, kind="individual")
     return user
 
 

@@ -1,4 +1,5 @@
-"""Signing in and out, registration, password reset and the account page."""
+"""Signing in and out, password reset and the account page. The sign-up pages (organisation or
+individual) are on this blueprint too, added by grants.organisations.registration."""
 
 from __future__ import annotations
 
@@ -13,48 +14,29 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
-from grants.access import Access, allow
+from grants.access import Access, acting_user, allow
 from grants.accounts import services
 from grants.accounts.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
     LoginForm,
     ProfileForm,
-    RegisterIndividualForm,
-    RegisterOrganisationForm,
     ResetPasswordForm,
 )
+from grants.accounts.sessions import start_session
 from grants.database import db
 from grants.errors import DomainError
 from grants.extensions import limiter
-from grants.form_errors import attach_domain_error
-from grants.organisations import services as organisation_services
+from grants.form_errors import show_error
 from grants.security import is_local_path
 
 bp = Blueprint("accounts", __name__)
 
 
-def start_session(user, *, remember: bool = False) -> None:
-    """Sign ``user`` in on a fresh session (nothing planted before the sign-in survives it); only the
-    chosen language is kept."""
-    locale = session.get("locale")
-    session.clear()
-    if locale:
-        session["locale"] = locale
-    login_user(user, remember=remember)
-
-
 def had_remember_cookie() -> bool:
     return bool(request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")))
-
-
-def show_error(form, error: DomainError) -> None:
-    """Undo the failed action, then show why, on the field when the error names one."""
-    db.session.rollback()
-    if not attach_domain_error(form, error):
-        flash(error.message, "error")
 
 
 # -- signing in and out -------------------------------------------------------------------------
@@ -105,7 +87,7 @@ def login():
 @allow(Access.PUBLIC)
 def logout():
     if current_user.is_authenticated:
-        services.record_logout(current_user._get_current_object())
+        services.record_logout(acting_user())
         db.session.commit()
     locale = session.get("locale")
     session.clear()
@@ -118,63 +100,10 @@ def logout():
 
 # -- registration -------------------------------------------------------------------------------
 
-def already_signed_in():
-    flash(_("Vous êtes déjà connecté(e) : déconnectez-vous pour créer un autre compte."), "info")
-    return redirect(url_for("home.dashboard"))
-
-
 @bp.get("/inscription/choix")
 @allow(Access.PUBLIC)
 def register_choice():
     return render_template("accounts/register_choice.html")
-
-
-@bp.route("/inscription", methods=["GET", "POST"])
-@allow(Access.PUBLIC)
-def register_organisation():
-    if current_user.is_authenticated:
-        return already_signed_in()
-    form = RegisterOrganisationForm()
-    if form.validate_on_submit():
-        identity = {
-            "name": form.name.data, "legal_form": form.legal_form.data, "siret": form.siret.data,
-            "rna": form.rna.data, "street": form.street.data, "postal_code": form.postal_code.data,
-            "city": form.city.data, "email": form.contact_email.data, "phone": form.phone.data,
-        }
-        try:
-            user, organisation = organisation_services.register_organisation(
-                identity=identity, full_name=form.full_name.data, email=form.email.data, password=form.password.data
-            )
-        except DomainError as error:
-            show_error(form, error)
-        else:
-            start_session(user)
-            db.session.commit()
-            flash(_("Bienvenue ! %(name)s est inscrite sur la plateforme.", name=organisation.name), "success")
-            return redirect(url_for("home.dashboard"))
-    return render_template("accounts/register_organisation.html", form=form)
-
-
-@bp.route("/inscription/particulier", methods=["GET", "POST"])
-@allow(Access.PUBLIC)
-def register_individual():
-    if current_user.is_authenticated:
-        return already_signed_in()
-    form = RegisterIndividualForm()
-    if form.validate_on_submit():
-        try:
-            user = services.register_individual(
-                full_name=form.full_name.data, email=form.email.data, password=form.password.data,
-                street=form.street.data, postal_code=form.postal_code.data, city=form.city.data,
-            )
-        except DomainError as error:
-            show_error(form, error)
-        else:
-            start_session(user)
-            db.session.commit()
-            flash(_("Bienvenue ! Votre compte est créé."), "success")
-            return redirect(url_for("home.dashboard"))
-    return render_template("accounts/register_individual.html", form=form)
 
 
 # -- password reset -----------------------------------------------------------------------------
@@ -217,7 +146,7 @@ def reset_password(token: str):
 # -- the account page ---------------------------------------------------------------------------
 
 def render_account(profile_form=None, password_form=None):
-    user = current_user._get_current_object()
+    user = acting_user()
     return render_template(
         "accounts/account.html",
         profile_form=profile_form or ProfileForm(obj=user, formdata=None),
@@ -228,9 +157,9 @@ def render_account(profile_form=None, password_form=None):
 @bp.route("/compte", methods=["GET", "POST"])
 @allow(Access.AUTHENTICATED)
 def account():
-    form = ProfileForm(obj=current_user._get_current_object())
+    form = ProfileForm(obj=acting_user())
     if form.validate_on_submit():
-        services.update_profile(current_user._get_current_object(), full_name=form.full_name.data, locale=form.locale.data)
+        services.update_profile(acting_user(), full_name=form.full_name.data, locale=form.locale.data)
         db.session.commit()
         flash(_("Vos informations sont enregistrées."), "success")
         return redirect(url_for("accounts.account"))
@@ -242,7 +171,7 @@ def account():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        user = current_user._get_current_object()
+        user = acting_user()
         try:
             services.change_password(user, current_password=form.current_password.data, new_password=form.new_password.data)
         except DomainError as error:

@@ -14,18 +14,19 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from grants.access import Access, allow
+from grants.access import Access, acting_user, allow
 from grants.api import representations
 from grants.api.auth import json_error, token_required
 from grants.api.inputs import InvalidRequest, parse_award, parse_choice, parse_page
 from grants.api.openapi import openapi_document
-from grants.applications.models import Applicant, Application, ApplicationState
+from grants.applications.models import Application, ApplicationState
 from grants.applications.policies import viewable_application_or_404
 from grants.awards.models import Decision
 from grants.awards.services import EnvelopeExceeded, NotAwardable, award_grant
 from grants.calls.models import Call, CallEnvelope, CallState
 from grants.database import db
 from grants.errors import DomainError, NotAllowed
+from grants.organisations.models import Applicant
 
 v1 = Blueprint("v1", __name__, url_prefix="/api/v1")
 
@@ -125,7 +126,7 @@ def award(application_id: int):
     wanted = parse_award(request.get_json(silent=True))
     try:
         decision = award_grant(
-            application, amount=wanted.amount, section=wanted.section, actor=current_user._get_current_object(),
+            application, amount=wanted.amount, section=wanted.section, actor=acting_user(),
             reason=wanted.reason,
         )
         envelope = db.session.scalar(

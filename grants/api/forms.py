@@ -8,10 +8,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from grants.api.services import NAME_MAX_LENGTH
-
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
+from grants.form_fields import strip
 
 
 class TokenForm(FlaskForm):

@@ -29,12 +29,12 @@ from sqlalchemy.orm import Session
 
 from grants.applications.file_types import FileType, UnrecognisedFile, detect_file_type
 from grants.applications.models import Application, ApplicationState, Attachment
-from grants.applications.storage import AttachmentStorage, attachment_storage
 from grants.audit.services import record_event
 from grants.calls.models import RequiredDocument
 from grants.calls.services import ACCEPTED_FILE_KINDS
 from grants.database import db, utcnow
 from grants.errors import DomainError
+from grants.storage import AttachmentStorage, attachment_storage
 
 log = logging.getLogger(__name__)
 

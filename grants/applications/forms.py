@@ -31,8 +31,7 @@ from grants.applications.services import (
 )
 from grants.calls.forms import MultiCheckboxField
 from grants.calls.models import BudgetSection
-from grants.form_fields import LocalDateTimeField, MoneyField
-from grants.organisations.forms import strip
+from grants.form_fields import LocalDateTimeField, MoneyField, strip
 
 SECTION_NAMES = {BudgetSection.OPERATING: _l("Fonctionnement"), BudgetSection.INVESTMENT: _l("Investissement")}
 MAX_LINES = 40

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from flask import abort
 
-from grants.applications.models import Applicant, Application
+from grants.applications.models import Application
 from grants.database import db
-from grants.organisations.models import Membership
+from grants.organisations.models import Applicant, Membership
+from grants.reviews.models import AssignmentState, ReviewAssignment
 
 
 def applicants_of(user) -> list[Applicant]:
@@ -37,8 +38,6 @@ def represents(user, application: Application) -> bool:
 
 
 def is_assigned_reviewer(user, application: Application) -> bool:
-    from grants.reviews.models import AssignmentState, ReviewAssignment
-
     if not getattr(user, "is_reviewer", False):
         return False
     return (

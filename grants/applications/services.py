@@ -29,8 +29,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from grants.applications.models import (
-    Applicant,
-    ApplicantKind,
     Application,
     ApplicationState,
     BudgetLine,
@@ -43,7 +41,8 @@ from grants.calls.models import ApplicantKinds, BudgetSection, Call, CallState
 from grants.database import db, utcnow
 from grants.errors import DomainError
 from grants.formatting import local_datetime, money
-from grants.notifications.services import queue_email
+from grants.organisations.models import Applicant, ApplicantKind
+from grants.outbox.services import queue_email
 
 ZERO = Decimal("0.00")
 

@@ -18,11 +18,12 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from grants.applications.models import Applicant, Application
+from grants.applications.models import Application
 from grants.awards.models import Decision, EnvelopeMovement, MovementKind, Outcome
 from grants.calls.models import Call
 from grants.database import db
 from grants.local_time import from_local, to_local
+from grants.organisations.models import Applicant
 from grants.spreadsheet_cells import decimal_cell, text_cell
 
 # The standard's columns, in its order (https://schema.data.gouv.fr/scdl/subventions/).

@@ -14,11 +14,12 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from grants.applications.models import Applicant, Application, ApplicationState
+from grants.applications.models import Application, ApplicationState
 from grants.awards.models import Decision, EnvelopeMovement, MovementKind, Outcome
 from grants.calls.models import BudgetSection, Call, CallEnvelope, CallFunder, Programme
 from grants.database import Money, UTCDateTime, db
 from grants.local_time import to_local
+from grants.organisations.models import Applicant
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")

@@ -112,29 +112,3 @@ class EnvelopeMovement(db.Model):
     envelope = relationship("CallEnvelope")
     decision = relationship("Decision")
     actor = relationship("User")
-
-
-class DirectGrant(db.Model):
-    """A grant decided outside any call, drawn straight from a programme's budget line (e.g. the
-    cooperation agreements with the partner regions). It raises ``ProgrammeBudget.direct_committed``
-    in the same transaction, through a conditional UPDATE that refuses to pass the authorisation."""
-
-    __tablename__ = "direct_grants"
-    __table_args__ = (
-        sa.CheckConstraint("amount > 0", name="amount_positive"),
-        sa.CheckConstraint("paid >= 0 AND paid <= amount", name="paid_within_amount"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    programme_budget_id: Mapped[int] = mapped_column(sa.ForeignKey("programme_budgets.id"), index=True)
-    organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"))
-    beneficiary_name: Mapped[str] = mapped_column(sa.String(200))
-    purpose: Mapped[str] = mapped_column(sa.Text)
-    amount: Mapped[Decimal] = mapped_column(Money)
-    paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
-    decided_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
-    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    programme_budget = relationship("ProgrammeBudget")
-    organisation = relationship("Organisation")
-    decided_by = relationship("User")

@@ -35,7 +35,7 @@ from grants.calls.models import BudgetSection, CallEnvelope
 from grants.database import db, to_money, utcnow
 from grants.errors import DomainError
 from grants.formatting import money
-from grants.notifications.services import queue_email
+from grants.outbox.services import queue_email
 
 ZERO = Decimal("0.00")
 # Which way each kind of movement moves the envelope's two figures.

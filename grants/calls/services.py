@@ -21,9 +21,9 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from grants.accounts.models import User
-from grants.applications.models import Applicant, Application, ApplicationState
+from grants.applications.models import Application, ApplicationState
 from grants.audit.services import record_event, record_transition
-from grants.awards.models import DirectGrant
+from grants.calls.followers import announce_call_opened
 from grants.calls.models import (
     BudgetSection,
     Call,
@@ -31,6 +31,7 @@ from grants.calls.models import (
     CallFunder,
     CallState,
     Criterion,
+    DirectGrant,
     Programme,
     ProgrammeBudget,
     RequiredDocument,
@@ -38,8 +39,8 @@ from grants.calls.models import (
 from grants.database import constraint_violated, db, to_money, utcnow
 from grants.errors import DomainError
 from grants.formatting import money
-from grants.notifications.services import announce_call_opened, queue_email
-from grants.organisations.models import Membership
+from grants.organisations.models import Applicant, Membership
+from grants.outbox.services import queue_email
 from grants.reviews.models import Review, ReviewAssignment, ReviewState
 
 ZERO = Decimal("0.00")

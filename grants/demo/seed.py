@@ -25,8 +25,6 @@ from stdnum import luhn
 from grants.accounts.models import StaffRole, User
 from grants.accounts.passwords import hash_password
 from grants.applications.models import (
-    Applicant,
-    ApplicantKind,
     Application,
     ApplicationState,
     BudgetLine,
@@ -49,7 +47,14 @@ from grants.calls.models import (
 from grants.database import db, utcnow
 from grants.demo import content
 from grants.local_time import local_zone
-from grants.organisations.models import LegalForm, Membership, MembershipRole, Organisation
+from grants.organisations.models import (
+    Applicant,
+    ApplicantKind,
+    LegalForm,
+    Membership,
+    MembershipRole,
+    Organisation,
+)
 from grants.reviews.models import CriterionScore, Opinion, Review, ReviewAssignment, ReviewState
 
 DEMO_PASSWORD = "demo-subventia-2026"  # the same, clearly-demo password for every demo account

@@ -1,4 +1,4 @@
-"""Read-only queries behind the landing page, each role's home page and the public list of calls.
+"""Read-only queries behind each role's home page (the dashboards).
 
 Every function returns plain rows (dataclasses or loaded models) and issues a fixed number of
 statements, whatever the number of calls, applications or assignments: figures per call are
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from grants.access import is_applicant
 from grants.accounts.models import User
-from grants.applications.models import Applicant, ApplicantKind, Application, ApplicationState
+from grants.applications.models import Application, ApplicationState
 from grants.awards.models import Decision, Outcome
 from grants.calls.models import (
     ApplicantKinds,
@@ -31,74 +31,17 @@ from grants.calls.models import (
     ProgrammeBudget,
 )
 from grants.database import db, utcnow
-from grants.local_time import local_zone
-from grants.organisations.models import LegalForm, Membership, MembershipRole, Organisation
-from grants.reviews.models import AssignmentState, ReviewAssignment, ReviewState
-from grants.reviews.models import Review as ReviewModel
+from grants.local_time import budget_year
+from grants.organisations.models import (
+    Applicant,
+    ApplicantKind,
+    LegalForm,
+    Membership,
+    MembershipRole,
+    Organisation,
+)
 
 ZERO = Decimal("0.00")
-
-
-def local_today(now: datetime | None = None) -> date:
-    return (now or utcnow()).astimezone(local_zone()).date()
-
-
-def budget_year(now: datetime | None = None) -> int:
-    """The budget year is the civil year in Paris (a call opened on 31 December at 23:30 UTC is
-    already in the next year's budget)."""
-    return local_today(now).year
-
-
-# ---------------------------------------------------------------- public calls
-
-
-@dataclass
-class PublicCalls:
-    open: list[Call]
-    upcoming: list[Call]
-    closed: list[Call]
-
-    def __bool__(self) -> bool:
-        return bool(self.open or self.upcoming or self.closed)
-
-
-def public_calls(now: datetime | None = None) -> PublicCalls:
-    """Published calls, by what a visitor can do with them. Drafts are never public and archived calls
-    are no longer listed. A call still marked open after its deadline (the scheduled task has not run
-    yet) is already shown as closed: the deadline is the instant, not the task."""
-    now = now or utcnow()
-    calls = db.session.scalars(
-        sa.select(Call)
-        .where(Call.state.in_([CallState.SCHEDULED, CallState.OPEN, CallState.CLOSED]))
-        .options(selectinload(Call.programme))
-        .order_by(Call.closes_at, Call.id)
-    ).all()
-    listing = PublicCalls(open=[], upcoming=[], closed=[])
-    for call in calls:
-        if call.state == CallState.CLOSED or call.closes_at <= now:
-            listing.closed.append(call)
-        elif call.state == CallState.OPEN:
-            listing.open.append(call)
-        else:
-            listing.upcoming.append(call)
-    listing.upcoming.sort(key=lambda c: c.opens_at)
-    listing.closed.sort(key=lambda c: c.closes_at, reverse=True)
-    return listing
-
-
-def call_for_page(slug: str) -> Call | None:
-    """One call with everything its public page shows, in a fixed number of statements."""
-    return db.session.scalar(
-        sa.select(Call)
-        .where(Call.slug == slug)
-        .options(
-            selectinload(Call.programme),
-            selectinload(Call.envelopes),
-            selectinload(Call.funders),
-            selectinload(Call.criteria),
-            selectinload(Call.required_documents),
-        )
-    )
 
 
 # ---------------------------------------------------------------- programme managers
@@ -234,81 +177,6 @@ def awaiting_screening(limit: int = 50) -> list[ScreeningRow]:
         .limit(limit)
     ).all()
     return [ScreeningRow(*row) for row in rows]
-
-
-# ---------------------------------------------------------------- reviewers
-
-
-class ReviewProgress(StrEnum):
-    NOT_STARTED = "not_started"
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-
-
-REVIEW_PROGRESS_LABELS = {
-    ReviewProgress.NOT_STARTED: _l("Non commencée"),
-    ReviewProgress.DRAFT: _l("Brouillon"),
-    ReviewProgress.SUBMITTED: _l("Transmise"),
-}
-
-
-@dataclass
-class AssignmentRow:
-    assignment_id: int
-    reference: str | None
-    title: str
-    call_title: str
-    due_on: date
-    progress: ReviewProgress
-    overdue: bool
-
-    @property
-    def progress_label(self) -> str:
-        return str(REVIEW_PROGRESS_LABELS[self.progress])
-
-
-def reviewer_assignments(reviewer: User, now: datetime | None = None) -> list[AssignmentRow]:
-    """The reviewer's own assignments (recused ones left out), soonest due first. The applicant is
-    not named: reviews may be blind, and the dashboard never says more than the review page."""
-    today = local_today(now)
-    rows = db.session.execute(
-        sa.select(
-            ReviewAssignment.id,
-            Application.reference,
-            Application.title,
-            Call.title,
-            ReviewAssignment.due_on,
-            ReviewModel.state,
-        )
-        .join(Application, Application.id == ReviewAssignment.application_id)
-        .join(Call, Call.id == Application.call_id)
-        .outerjoin(ReviewModel, ReviewModel.assignment_id == ReviewAssignment.id)
-        .where(
-            ReviewAssignment.reviewer_id == reviewer.id,
-            ReviewAssignment.state == AssignmentState.ASSIGNED,
-        )
-        .order_by(ReviewAssignment.due_on, ReviewAssignment.id)
-    ).all()
-    assignments = []
-    for assignment_id, reference, title, call_title, due_on, review_state in rows:
-        if review_state is None:
-            progress = ReviewProgress.NOT_STARTED
-        elif review_state == ReviewState.SUBMITTED:
-            progress = ReviewProgress.SUBMITTED
-        else:
-            progress = ReviewProgress.DRAFT
-        assignments.append(
-            AssignmentRow(
-                assignment_id=assignment_id,
-                reference=reference,
-                title=title,
-                call_title=call_title,
-                due_on=due_on,
-                progress=progress,
-                overdue=progress != ReviewProgress.SUBMITTED and due_on < today,
-            )
-        )
-    return assignments
 
 
 # ---------------------------------------------------------------- applicants

@@ -7,9 +7,11 @@ from flask_babel import refresh
 from flask_login import current_user
 
 from grants.access import Access, allow
+from grants.calls.listing import public_calls
 from grants.database import db
 from grants.home import services
 from grants.home.services import Role
+from grants.reviews.assignments import reviewer_assignments
 from grants.security import is_local_path
 
 bp = Blueprint("home", __name__)
@@ -22,7 +24,7 @@ LANGUAGES = ("fr", "en")
 def index():
     if current_user.is_authenticated:
         return redirect(url_for("home.dashboard"))
-    return render_template("home/index.html", calls=services.public_calls())
+    return render_template("home/index.html", calls=public_calls())
 
 
 @bp.get("/mon-espace")
@@ -33,7 +35,7 @@ def dashboard():
         return render_template("home/dashboard_manager.html", board=services.manager_dashboard())
     if role == Role.REVIEWER:
         return render_template(
-            "home/dashboard_reviewer.html", assignments=services.reviewer_assignments(current_user)
+            "home/dashboard_reviewer.html", assignments=reviewer_assignments(current_user)
         )
     if role == Role.APPLICANT:
         return render_template(

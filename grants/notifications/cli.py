@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 
 from grants.database import db
 from grants.notifications import services
-from grants.notifications.models import Notification
+from grants.outbox.models import Notification
 
 notifications_cli = AppGroup("notifications", help="Suivre et relancer l'envoi des e-mails.")
 

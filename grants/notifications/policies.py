@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort
 
 from grants.database import db
-from grants.notifications.models import Notification
+from grants.outbox.models import Notification
 
 
 def own_notification_or_404(notification_id: int, user) -> Notification:

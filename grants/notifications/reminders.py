@@ -27,13 +27,13 @@ from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from grants.accounts.models import StaffRole, User
-from grants.applications.models import Applicant, Application, ApplicationState
+from grants.applications.models import Application, ApplicationState
 from grants.calls.models import Call, CallState
 from grants.database import db, utcnow
 from grants.local_time import local_zone
-from grants.notifications.models import Notification
-from grants.notifications.services import queue_emails_once
-from grants.organisations.models import Membership, Organisation
+from grants.organisations.models import Applicant, Membership, Organisation
+from grants.outbox.models import Notification
+from grants.outbox.services import queue_emails_once
 from grants.reviews.models import AssignmentState, Review, ReviewAssignment, ReviewState
 
 REVIEW_DUE_SOON_DAYS = 2

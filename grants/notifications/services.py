@@ -1,169 +1,16 @@
-"""The transactional outbox.
-
-:func:`queue_email` adds a Notification row to the caller's transaction; nothing is sent then. When
-that transaction commits, :func:`dispatch_after_commit` hands the new rows' ids to the delivery task;
-when it rolls back, the rows vanish with it, so no email leaves for something that did not happen.
-
-Every message has a plain-text part (``templates/email/<event>.body.txt``) and an HTML part: the
-event's own ``<event>.body.html`` where one exists, otherwise the text body set in
-``templates/email/_layout.html`` (escaped, in paragraphs, links made clickable), so no event has to
-write its content twice.
-"""
+"""Notifications as users and managers see them: each user's list (the bell), what a user may turn
+off, and the managers' view of deliveries. The outbox itself (queueing, delivery) is grants.outbox."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-
-from flask import current_app, render_template
-from flask_babel import force_locale
-from jinja2 import TemplateNotFound
-from markupsafe import Markup, escape
-from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from grants.audit.services import record_event
 from grants.database import db, utcnow
-from grants.notifications.models import Notification, NotificationStatus, ProgrammeFollow
+from grants.outbox.models import Notification, NotificationStatus
+from grants.outbox.services import deliver_after_commit
 
-_OUTBOX_KEY = "subventia.outbox"
-_LINK = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)»]")
-
-
-def queue_email(event_name: str, recipient, *, dedup_key: str | None = None, **context) -> Notification:
-    """Queue an email rendered from ``templates/email/<event_name>.*`` in the recipient's language.
-    ``recipient`` is a User, or an email address. The row is part of the caller's transaction."""
-    notification = render_notification(event_name, recipient, dedup_key=dedup_key, **context)
-    db.session.add(notification)
-    return notification
-
-
-def queue_email_once(event_name: str, recipient, *, dedup_key: str, **context) -> Notification | None:
-    """Queue an email unless one with ``dedup_key`` was ever queued (the key is UNIQUE in the
-    database, so two scans running at once still queue it once). None when it already exists."""
-    queued = queue_emails_once([(event_name, recipient, dedup_key, context)])
-    return queued[0] if queued else None
-
-
-def queue_emails_once(messages: list[tuple[str, object, str, dict]]) -> list[Notification]:
-    """Queue each ``(event, recipient, dedup_key, context)`` whose key was never queued; returns the
-    rows added. Existing keys are skipped first in one query; a key inserted meanwhile by a
-    concurrent scan makes the batch fall back to one savepoint per row, and that row is skipped."""
-    keys = [key for _, _, key, _ in messages]
-    existing = set()
-    for start in range(0, len(keys), 500):
-        existing.update(db.session.scalars(
-            db.select(Notification.dedup_key).where(Notification.dedup_key.in_(keys[start:start + 500]))
-        ))
-    fresh = [m for m in messages if m[2] not in existing]
-    fresh = list({m[2]: m for m in fresh}.values())  # the same key twice in one batch: once
-    rows = [render_notification(name, recipient, dedup_key=key, **context) for name, recipient, key, context in fresh]
-    if not rows:
-        return []
-    try:
-        with db.session.begin_nested():
-            db.session.add_all(rows)
-    except IntegrityError:
-        added = []
-        for row in [render_notification(n, r, dedup_key=k, **c) for n, r, k, c in fresh]:
-            try:
-                with db.session.begin_nested():
-                    db.session.add(row)
-            except IntegrityError:
-                continue
-            added.append(row)
-        return added
-    return rows
-
-
-def render_notification(event_name: str, recipient, *, dedup_key: str | None = None, **context) -> Notification:
-    email = getattr(recipient, "email", recipient)
-    locale = getattr(recipient, "locale", None) or "fr"
-    with force_locale(locale):
-        subject = render_template(f"email/{event_name}.subject.txt", **context).strip()
-        body = render_template(f"email/{event_name}.body.txt", **context)
-        body_html = render_html_part(event_name, subject, body, context)
-    return Notification(
-        event=event_name,
-        recipient_email=email,
-        recipient_id=getattr(recipient, "id", None),
-        subject=subject,
-        body_text=body,
-        body_html=body_html,
-        dedup_key=dedup_key,
-    )
-
-
-def render_html_part(event_name: str, subject: str, body: str, context: dict) -> str:
-    try:
-        return render_template(f"email/{event_name}.body.html", subject=subject, **context)
-    except TemplateNotFound as missing:
-        if missing.name != f"email/{event_name}.body.html":
-            raise
-    return render_template("email/_layout.html", subject=subject, paragraphs=text_paragraphs(body))
-
-
-def text_paragraphs(text: str) -> list[Markup]:
-    """A plain-text body as HTML paragraphs: escaped, line breaks kept, web addresses made links."""
-    paragraphs = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        lines = [linkify(line.strip()) for line in block.splitlines()]
-        paragraphs.append(Markup("<br>\n").join(lines))
-    return paragraphs
-
-
-def linkify(line: str) -> Markup:
-    pieces, position = [], 0
-    for match in _LINK.finditer(line):
-        pieces.append(escape(line[position:match.start()]))
-        address = escape(match.group(0))
-        pieces.append(Markup('<a href="{0}">{0}</a>').format(address))
-        position = match.end()
-    pieces.append(escape(line[position:]))
-    return Markup("").join(pieces)
-
-
-# --- After commit: hand the new rows to the delivery task -------------------------------------------
-
-
-@event.listens_for(Session, "after_flush")
-def _remember_queued(session, flush_context):
-    queued = [obj.id for obj in session.new if isinstance(obj, Notification)]
-    if queued:
-        session.info.setdefault(_OUTBOX_KEY, []).extend(queued)
-
-
-@event.listens_for(Session, "after_commit")
-def dispatch_after_commit(session):
-    # SQLAlchemy also calls after_commit when a savepoint is released: nothing is committed then,
-    # and a task started now could run before the real commit and find nothing.
-    if session.in_nested_transaction():
-        return
-    ids = session.info.pop(_OUTBOX_KEY, [])
-    if not ids:
-        return
-    from grants.notifications.tasks import deliver_notification
-
-    for notification_id in ids:
-        # A broker outage must not undo the committed action: the row stays pending and the
-        # sweeper (notifications.tasks.requeue_stale_notifications) sends it later.
-        try:
-            deliver_notification.delay(notification_id)
-        except Exception:  # noqa: BLE001 — kombu raises many kinds of connection errors
-            current_app.logger.exception("could not enqueue notification %s; the sweeper will", notification_id)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_queued(session, transaction):
-    # Only when the whole transaction ends (after_commit has already taken the ids, or it rolled
-    # back): a savepoint rolled back inside it must not forget the rows queued outside the savepoint.
-    # A row of a rolled-back savepoint that stays listed is harmless: its delivery finds nothing.
-    if transaction.parent is None:
-        session.info.pop(_OUTBOX_KEY, None)
-
-
-# --- In-app list, preferences, follows ----------------------------------------------------------
+# --- In-app list, preferences ----------------------------------------------------------
 
 
 def unread_count(user) -> int:
@@ -206,30 +53,6 @@ def set_preferences(user, *, wants_digest: bool, wants_call_news: bool) -> None:
         db.session.flush()
 
 
-def follows(user, programme_id: int) -> bool:
-    return db.session.scalar(
-        db.select(ProgrammeFollow.id).where(ProgrammeFollow.user_id == user.id,
-                                            ProgrammeFollow.programme_id == programme_id)
-    ) is not None
-
-
-def set_follow(user, programme_id: int, follow: bool) -> None:
-    """Follow or stop following a programme's call openings; idempotent (the pair is UNIQUE)."""
-    existing = db.session.scalar(
-        db.select(ProgrammeFollow).where(ProgrammeFollow.user_id == user.id,
-                                         ProgrammeFollow.programme_id == programme_id)
-    )
-    if follow and existing is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(ProgrammeFollow(user_id=user.id, programme_id=programme_id))
-        except IntegrityError:  # followed meanwhile from another tab
-            pass
-    elif not follow and existing is not None:
-        db.session.delete(existing)
-        db.session.flush()
-
-
 # --- Managers' monitor ----------------------------------------------------------------------------
 
 
@@ -266,25 +89,6 @@ def retry_failed(notification: Notification, *, actor=None) -> Notification:
     db.session.refresh(notification)
     record_event("notification.retried", actor=actor, subject=notification,
                  event=notification.event, last_error=notification.last_error)
-    # Hand it to the delivery task after commit, like a newly queued row.
-    db.session.info.setdefault(_OUTBOX_KEY, []).append(notification.id)
+    deliver_after_commit(notification)
     db.session.flush()
     return notification
-
-
-def announce_call_opened(call) -> list[Notification]:
-    """Tell the followers of the call's programme that it is open (once per call and user, and only
-    to those who want such news). Called in the transaction that opens the call."""
-    from grants.accounts.models import User
-
-    followers = db.session.scalars(
-        db.select(User)
-        .join(ProgrammeFollow, ProgrammeFollow.user_id == User.id)
-        .where(ProgrammeFollow.programme_id == call.programme_id, User.active.is_(True),
-               User.wants_call_news.is_(True))
-        .order_by(User.id)
-    ).all()
-    return queue_emails_once([
-        ("call_opened", user, f"call_opened:{call.id}:{user.id}", {"call": call, "user": user})
-        for user in followers
-    ])

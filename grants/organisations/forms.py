@@ -1,22 +1,16 @@
-"""Forms of the organisation area: its identity (registration and edit), and inviting a colleague."""
+"""Forms of the organisation area: signing up (an organisation and its first member, or a person applying
+in their own name), the organisation's identity, and inviting a colleague."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import (
-    DataRequired,
-    Email,
-    EqualTo,
-    Length,
-    Optional,
-    Regexp,
-    ValidationError,
-)
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from grants.accounts.services import MIN_PASSWORD_LENGTH
+from grants.accounts.forms import confirm_password_field, new_password_field
+from grants.form_fields import email_field, strip, without_spaces
 from grants.organisations.identifiers import normalise_rna, rna_is_valid, siret_error
 from grants.organisations.models import LegalForm
 
@@ -31,19 +25,6 @@ LEGAL_FORM_LABELS = {
 }
 
 
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def email_filter(value):
-    """Emails are compared case-insensitively: the database stores them lower-cased."""
-    return value.strip().lower() if isinstance(value, str) else value
-
-
-def without_spaces(value):
-    return "".join(value.split()) if isinstance(value, str) else value
-
-
 def validate_siret(form, field):
     message = siret_error(field.data)
     if message:
@@ -53,34 +34,6 @@ def validate_siret(form, field):
 def validate_rna(form, field):
     if field.data and not rna_is_valid(field.data):
         raise ValidationError(_l("Le numéro RNA commence par W, suivi de 9 chiffres ou lettres majuscules (ex. W595012345)."))
-
-
-def email_field(label, **kwargs):
-    return EmailField(
-        label,
-        filters=[email_filter],
-        validators=[DataRequired(), Length(max=254), Email(message=_l("Saisissez une adresse e-mail valide."))],
-        **kwargs,
-    )
-
-
-def new_password_field(label=None):
-    return PasswordField(
-        label or _l("Mot de passe"),
-        validators=[
-            DataRequired(),
-            # Length fills in %(min)d and %(max)d itself.
-            Length(min=MIN_PASSWORD_LENGTH, message=_l("Le mot de passe doit comporter au moins %(min)d caractères.")),
-            Length(max=256, message=_l("Le mot de passe comporte au plus %(max)d caractères.")),
-        ],
-    )
-
-
-def confirm_password_field(other: str):
-    return PasswordField(
-        _l("Confirmation du mot de passe"),
-        validators=[DataRequired(), EqualTo(other, message=_l("Les deux mots de passe ne sont pas identiques."))],
-    )
 
 
 class OrganisationForm(FlaskForm):
@@ -126,3 +79,26 @@ class InvitationSignupForm(FlaskForm):
     full_name = StringField(_l("Prénom et nom"), filters=[strip], validators=[DataRequired(), Length(max=200)])
     password = new_password_field()
     password_confirm = confirm_password_field("password")
+
+
+class RegisterOrganisationForm(OrganisationForm):
+    """The organisation's identity (inherited), then the person who registers it."""
+
+    full_name = StringField(_l("Prénom et nom"), filters=[strip], validators=[DataRequired(), Length(max=200)])
+    email = email_field(_l("Votre adresse e-mail"))
+    password = new_password_field()
+    password_confirm = confirm_password_field("password")
+
+
+class RegisterIndividualForm(FlaskForm):
+    full_name = StringField(_l("Prénom et nom"), filters=[strip], validators=[DataRequired(), Length(max=200)])
+    email = email_field(_l("Adresse e-mail"))
+    password = new_password_field()
+    password_confirm = confirm_password_field("password")
+    street = StringField(_l("Adresse"), filters=[strip], validators=[DataRequired(), Length(max=200)])
+    postal_code = StringField(
+        _l("Code postal"),
+        filters=[without_spaces],
+        validators=[DataRequired(), Regexp(r"^\d{5}$", message=_l("Le code postal comporte 5 chiffres."))],
+    )
+    city = StringField(_l("Commune"), filters=[strip], validators=[DataRequired(), Length(max=80)])

@@ -96,3 +96,49 @@ class Invitation(db.Model):
 
     organisation = relationship("Organisation")
     invited_by = relationship("User", foreign_keys=[invited_by_id])
+
+
+class ApplicantKind(StrEnum):
+    ORGANISATION = "organisation"
+    INDIVIDUAL = "individual"  # a person, e.g. a job seeker applying to the FRADEP
+
+
+class Applicant(db.Model):
+    """Who applies: an organisation or a person. Applications point here, so one application code
+    serves both; exactly one of ``organisation_id`` / ``person_id`` is set, matching ``kind``."""
+
+    __tablename__ = "applicants"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(kind = 'organisation' AND organisation_id IS NOT NULL AND person_id IS NULL)"
+            " OR (kind = 'individual' AND person_id IS NOT NULL AND organisation_id IS NULL)",
+            name="one_party_matching_kind",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[ApplicantKind] = mapped_column(enum_type(ApplicantKind, "applicant_kind"))
+    organisation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), unique=True
+    )
+    person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), unique=True)
+    # A person's postal address; an organisation's is on the organisation.
+    address: Mapped[str | None] = mapped_column(sa.String(300))
+
+    organisation = relationship("Organisation")
+    person = relationship("User", back_populates="individual_applicant")
+
+    @property
+    def display_name(self) -> str:
+        return self.organisation.name if self.organisation else self.person.full_name
+
+    def acting_users(self) -> list:
+        """The users who may act for this applicant: the organisation's members, or the person."""
+        if self.organisation is not None:
+            return [m.user for m in self.organisation.memberships]
+        return [self.person]
+
+    def is_represented_by(self, user) -> bool:
+        if self.kind == ApplicantKind.INDIVIDUAL:
+            return self.person_id == user.id
+        return any(m.user_id == user.id for m in self.organisation.memberships)

@@ -20,20 +20,21 @@ from grants.accounts.services import (
     flush_or_explain,
     normalise_email,
 )
-from grants.applications.models import Applicant, ApplicantKind
 from grants.audit.services import record_event
 from grants.database import db, utcnow
 from grants.errors import DomainError, NotAllowed
-from grants.notifications.services import queue_email
 from grants.organisations import policies
 from grants.organisations.identifiers import compact_siret, normalise_rna, rna_is_valid, siret_error
 from grants.organisations.models import (
+    Applicant,
+    ApplicantKind,
     Invitation,
     LegalForm,
     Membership,
     MembershipRole,
     Organisation,
 )
+from grants.outbox.services import queue_email
 
 INVITATION_SALT = "subventia.invitation"
 IDENTITY_FIELDS = ("name", "legal_form", "siret", "rna", "street", "postal_code", "city", "email", "phone")
@@ -101,6 +102,16 @@ def register_organisation(*, identity: dict, full_name: str, email: str, passwor
     record_event("account.registered", actor=user, subject=user, kind="organisation")
     record_event("organisation.registered", actor=user, subject=organisation, siret=organisation.siret)
     return user, organisation
+
+
+def register_individual(*, full_name: str, email: str, password: str, street: str, postal_code: str, city: str) -> User:
+    """A person applying in their own name (e.g. a job seeker's project): a User and their Applicant."""
+    user = create_user(email=email, password=password, full_name=full_name)
+    address = f"{street.strip()}, {postal_code.strip()} {city.strip()}"
+    db.session.add(Applicant(kind=ApplicantKind.INDIVIDUAL, person=user, address=address[:300]))
+    flush_or_explain({"uq_users_email": ("email", email_taken_message())})
+    record_event("account.registered", actor=user, subject=user, kind="individual")
+    return user
 
 
 def update_organisation(organisation: Organisation, actor: User, identity: dict) -> list[str]:

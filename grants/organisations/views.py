@@ -6,12 +6,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from grants.access import Access, allow
+from grants.access import Access, acting_user, allow
 from grants.accounts.services import find_user_by_email
-from grants.accounts.views import show_error, start_session
+from grants.accounts.sessions import start_session
 from grants.database import db
 from grants.errors import DomainError
-from grants.organisations import policies, services
+from grants.form_errors import show_error
+from grants.organisations import policies, registration, services
 from grants.organisations.forms import (
     LEGAL_FORM_LABELS,
     InvitationSignupForm,
@@ -21,6 +22,8 @@ from grants.organisations.forms import (
 from grants.organisations.models import Invitation, LegalForm, Membership, Organisation
 
 bp = Blueprint("organisations", __name__)
+
+__all__ = ["bp", "registration"]  # importing this module adds the sign-up pages to the accounts blueprint
 
 
 def member_organisation(organisation_id: int) -> Organisation:
@@ -69,7 +72,7 @@ def edit(organisation_id: int):
             "city": form.city.data, "email": form.contact_email.data, "phone": form.phone.data,
         }
         try:
-            changed = services.update_organisation(organisation, current_user._get_current_object(), identity)
+            changed = services.update_organisation(organisation, acting_user(), identity)
         except DomainError as error:
             show_error(form, error)
         else:
@@ -99,7 +102,7 @@ def members(organisation_id: int):
     form = InviteForm()
     if form.validate_on_submit():
         try:
-            invitation = services.invite_member(organisation, current_user._get_current_object(), form.email.data)
+            invitation = services.invite_member(organisation, acting_user(), form.email.data)
         except DomainError as error:
             show_error(form, error)
         else:
@@ -111,7 +114,7 @@ def members(organisation_id: int):
 
 def act_on_members(organisation: Organisation, action, target, success: str):
     try:
-        action(target, current_user._get_current_object())
+        action(target, acting_user())
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -179,7 +182,7 @@ def invitation(token: str):
     context = {"invitation": invitation, "organisation": organisation, "token": token}
 
     if current_user.is_authenticated:
-        user = current_user._get_current_object()
+        user = acting_user()
         if user.email != invitation.email:
             return render_template("organisations/invitation.html", mode="other_account", **context)
         if request.method == "POST":

@@ -31,10 +31,10 @@ from fractions import Fraction
 import sqlalchemy as sa
 
 from grants.accounts.models import User
-from grants.applications.models import Applicant, Application, ApplicationState
+from grants.applications.models import Application, ApplicationState
 from grants.calls.models import BudgetSection, Call, Criterion
 from grants.database import db
-from grants.organisations.models import Organisation
+from grants.organisations.models import Applicant, Organisation
 from grants.reviews.models import (
     AssignmentState,
     CriterionScore,

@@ -18,14 +18,14 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from grants.accounts.models import StaffRole, User
-from grants.applications.models import Applicant, Application, ApplicationState
+from grants.applications.models import Application, ApplicationState
 from grants.audit.services import record_event, record_transition
 from grants.calls.models import Call
 from grants.database import db, utcnow
 from grants.errors import DomainError, NotAllowed
-from grants.home.services import local_today
-from grants.notifications.services import queue_email
-from grants.organisations.models import Membership, Organisation
+from grants.local_time import local_today
+from grants.organisations.models import Applicant, Membership, Organisation
+from grants.outbox.services import queue_email
 from grants.reviews.models import (
     AssignmentState,
     ConflictOfInterest,

@@ -25,6 +25,7 @@ def test_only_the_testing_configuration_asks_for_the_fast_hasher():
     for name in ("DevelopmentConfig", "ProductionConfig"):
         app = Flask(name)
         app.config.from_object(getattr(config, name))
+        config.resolve_settings(app.config, {})
         with app.app_context():
             assert hasher() is PRODUCTION_HASHER, name
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 import html5lib
 import pytest
 
-from grants.applications.models import Applicant
 from grants.database import db
+from grants.organisations.models import Applicant
 from tests.factories import CallEnvelopeFactory, CallFactory, member_of
 
 PARSER = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)

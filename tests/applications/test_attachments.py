@@ -13,15 +13,11 @@ import pytest
 from werkzeug.datastructures import FileStorage
 
 from grants.applications import attachments as services
-from grants.applications.models import (
-    Applicant,
-    ApplicationState,
-    Attachment,
-    CorrectionRequest,
-)
+from grants.applications.models import ApplicationState, Attachment, CorrectionRequest
 from grants.audit.models import AuditEvent
 from grants.database import db, utcnow
 from grants.errors import DomainError
+from grants.organisations.models import Applicant
 from tests.applications.test_storage import JPEG_BYTES, PDF_BYTES, ooxml_bytes, png_bytes
 from tests.factories import (
     ApplicationFactory,

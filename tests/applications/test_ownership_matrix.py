@@ -21,9 +21,9 @@ from flask import url_for
 
 from grants.access import Access
 from grants.applications import services
-from grants.applications.storage import attachment_storage
 from grants.database import db, utcnow
 from grants.models import Applicant, Attachment
+from grants.storage import attachment_storage
 from tests.conftest import login
 from tests.factories import (
     CallEnvelopeFactory,

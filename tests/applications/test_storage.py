@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from grants.applications.file_types import UnrecognisedFile, detect_file_type
-from grants.applications.storage import LocalFolderStorage, attachment_storage
+from grants.storage import LocalFolderStorage, attachment_storage
 
 # --- Tiny real files, built here -----------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from grants.database import db
-from grants.home.services import budget_year
+from grants.local_time import budget_year
 from grants.models import BudgetSection, CallState, DirectGrant, ProgrammeBudget
 from tests.calls.test_manage_pages import count, page
 from tests.factories import (

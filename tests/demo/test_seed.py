@@ -13,7 +13,7 @@ from stdnum import luhn
 
 from grants.database import db, utcnow
 from grants.demo.seed import DEMO_PASSWORD
-from grants.home.services import budget_year
+from grants.local_time import budget_year
 from grants.models import (
     Applicant,
     Application,

@@ -12,7 +12,7 @@ import time_machine
 from sqlalchemy import event
 
 from grants.database import db, utcnow
-from grants.home.services import budget_year
+from grants.local_time import budget_year
 from grants.models import (
     ApplicantKinds,
     ApplicationState,

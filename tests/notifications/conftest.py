@@ -116,6 +116,8 @@ def celery(pg_app, broker_url, smtp_server, queue_name, tmp_path):
         **os.environ,
         "SUBVENTIA_CONFIG": "production",
         "SECRET_KEY": "worker-test",
+        "GRANTOR_NAME": "Région test",
+        "GRANTOR_SIRET": "20005376700014",
         "DATABASE_URL": pg_app.config["SQLALCHEMY_DATABASE_URI"],
         "REDIS_URL": broker_url,
         "CELERY_QUEUE": queue_name,

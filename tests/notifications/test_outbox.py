@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from grants.database import db
 from grants.models import Notification, NotificationStatus
-from grants.notifications.services import queue_email
-from grants.notifications.tasks import deliver_notification, requeue_stale_notifications
+from grants.outbox.services import queue_email
+from grants.outbox.tasks import deliver_notification, requeue_stale_notifications
 from tests.factories import UserFactory
 
 
@@ -96,7 +96,7 @@ def test_a_rolled_back_savepoint_keeps_the_rest_of_the_transaction_queued(app, m
 
 
 def test_queue_email_once_ignores_a_key_already_queued(app, mail_outbox):
-    from grants.notifications.services import queue_email_once
+    from grants.outbox.services import queue_email_once
 
     user = UserFactory()
     context = {"reset_url": "https://subventia.test/x", "user": user}
@@ -111,7 +111,7 @@ def test_the_embedded_backend_writes_eml_files(app, tmp_path, caplog):
     import email
     import logging
 
-    app.config["MAIL_BACKEND"] = "grants.notifications.eml_outbox.EmailBackend"
+    app.config["MAIL_BACKEND"] = "grants.outbox.eml_files.EmailBackend"
     app.extensions["mailman"].backend = app.config["MAIL_BACKEND"]
     app.config["MAIL_OUTBOX_DIR"] = str(tmp_path / "outbox")
     with caplog.at_level(logging.INFO, logger="subventia.mail"):

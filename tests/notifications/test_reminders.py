@@ -182,8 +182,8 @@ def test_the_manager_digest_once_a_day_from_8_respecting_preferences(app, mail_o
 
 
 def test_call_opening_news_go_to_followers_who_want_them(app, mail_outbox):
+    from grants.calls.models import ProgrammeFollow
     from grants.calls.services import open_and_close_due_calls
-    from grants.notifications.models import ProgrammeFollow
 
     call = CallFactory(state=CallState.SCHEDULED, opens_at=NOW - timedelta(minutes=1), closes_at=CLOSES)
     follower = member_of(email="suit@asso.example")
@@ -200,8 +200,8 @@ def test_call_opening_news_go_to_followers_who_want_them(app, mail_outbox):
 
 
 def test_a_rolled_back_opening_announces_nothing(app, mail_outbox):
+    from grants.calls.models import ProgrammeFollow
     from grants.calls.services import open_and_close_due_calls
-    from grants.notifications.models import ProgrammeFollow
 
     call = CallFactory(state=CallState.SCHEDULED, opens_at=NOW - timedelta(minutes=1), closes_at=CLOSES)
     follower = member_of()

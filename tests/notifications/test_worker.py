@@ -15,7 +15,7 @@ import pytest
 
 from grants.database import db, utcnow
 from grants.models import Applicant, CallState, Notification, NotificationStatus
-from grants.notifications.services import queue_email
+from grants.outbox.services import queue_email
 from tests.conftest import login
 from tests.factories import (
     ApplicationFactory,

@@ -16,6 +16,7 @@ from babel.dates import format_date
 
 from grants.applications.services import request_corrections, withdraw
 from grants.awards.services import award_grant, record_payment, reject_application
+from grants.calls.followers import set_follow
 from grants.calls.services import open_and_close_due_calls
 from grants.database import db, utcnow
 from grants.models import Applicant, ApplicationState, CallState, Notification, NotificationStatus
@@ -24,7 +25,6 @@ from grants.notifications.reminders import (
     queue_manager_digests,
     queue_review_reminders,
 )
-from grants.notifications.services import set_follow
 from grants.reviews import services as reviews
 from tests.factories import (
     CallEnvelopeFactory,

@@ -57,9 +57,9 @@ def test_the_ranking_page_orders_flags_and_draws_the_envelope_line(client, login
 
 def test_a_long_ranking_is_shown_a_page_at_a_time_with_its_ranks_and_running_sums(client, login_as, ranked,
                                                                                      monkeypatch):
-    from grants.reviews import manage_views
+    from grants.reviews.views import manage
 
-    monkeypatch.setattr(manage_views, "RANKING_PAGE_SIZE", 2)
+    monkeypatch.setattr(manage, "RANKING_PAGE_SIZE", 2)
     login_as(ManagerFactory())
     first = page(client, ranked)
     assert order(first) == ["R-1", "R-2"] and "page 1 sur 2" in first and "Rangs 1 à 2 sur 3" in first

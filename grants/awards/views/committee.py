@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from grants.access import Access, acting_user, allow
 from grants.awards import committee
 from grants.awards.forms import CommitteeForm
-from grants.awards.views import bp
+from grants.awards.views.decisions import bp
 from grants.calls.models import BudgetSection, Call
 from grants.database import db, utcnow
 from grants.errors import DomainError

@@ -1,5 +1,5 @@
 """The managers' pages for a call's grid of criteria, the documents it asks for and its co-funders.
-The add forms sit on the call's page (grants.calls.manage_views.render_manage); a refusal that is not
+The add forms sit on the call's page (grants.calls.views.manage.render_manage); a refusal that is not
 about a field (a locked grid, an open call's documents) is said there as an error message."""
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from flask_babel import gettext as _
 from grants.access import Access, acting_user, allow
 from grants.calls import services
 from grants.calls.forms import CriterionForm, FundersForm, RequiredDocumentForm
-from grants.calls.manage_views import (
+from grants.calls.models import Call, Criterion, RequiredDocument
+from grants.calls.views.manage import (
     FIXED_STATES,
     failed_post_status,
     render_manage,
     to_manage_page,
 )
-from grants.calls.models import Call, Criterion, RequiredDocument
-from grants.calls.views import bp
+from grants.calls.views.public import bp
 from grants.database import db
 from grants.errors import DomainError
 from grants.form_errors import refuse

@@ -1,7 +1,7 @@
 """Calls for projects: the public pages (list and detail), readable without signing in.
 
-The managers' pages of the same blueprint, under ``/gestion``, are in grants.calls.manage_views (calls),
-grants.calls.grid_views (criteria, documents, co-funders) and grants.calls.programme_views."""
+The managers' pages of the same blueprint, under ``/gestion``, are in grants.calls.views.manage (calls),
+grants.calls.views.grid (criteria, documents, co-funders) and grants.calls.views.programmes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flask_babel import format_percent
 from flask_login import current_user
 
 from grants.access import Access, allow
+from grants.calls.listing import call_for_page, public_calls
 from grants.calls.models import CallState
 from grants.calls.rendering import (
     closes_soon,
@@ -18,7 +19,6 @@ from grants.calls.rendering import (
     render_markdown,
 )
 from grants.database import utcnow
-from grants.home.services import call_for_page, public_calls
 
 # No url_prefix: the public pages live under /appels, the managers' pages under /gestion.
 bp = Blueprint("calls", __name__)
@@ -62,7 +62,3 @@ def detail(slug: str):
 
 def is_manager() -> bool:
     return current_user.is_authenticated and current_user.is_manager
-
-
-# The managers' pages, registered on ``bp`` when imported: at the bottom, as they import ``bp`` from here.
-from grants.calls import grid_views, manage_views, programme_views  # noqa: E402, F401

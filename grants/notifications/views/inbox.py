@@ -7,13 +7,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from grants.access import Access, allow, is_applicant
+from grants.access import Access, acting_user, allow, is_applicant
+from grants.calls import followers
 from grants.calls.models import Programme
 from grants.database import db
 from grants.notifications import services
 from grants.notifications.forms import PreferencesForm
-from grants.notifications.models import Notification
 from grants.notifications.policies import own_notification_or_404
+from grants.outbox.models import Notification
 from grants.security import is_local_path
 
 bp = Blueprint("notifications", __name__)
@@ -25,7 +26,7 @@ PER_PAGE = 30
 def bell():
     # Functions, so the queries only run where a template calls them (signed-in users).
     return {"unread_notifications": lambda: services.unread_count(current_user),
-            "follows_programme": services.follows, "is_applicant": is_applicant}
+            "follows_programme": followers.follows, "is_applicant": is_applicant}
 
 
 @bp.get("/notifications")
@@ -63,7 +64,7 @@ def mark_all_read():
 @bp.route("/compte/notifications", methods=["GET", "POST"])
 @allow(Access.AUTHENTICATED)
 def preferences():
-    user = current_user._get_current_object()
+    user = acting_user()
     form = PreferencesForm(obj=user)
     if form.validate_on_submit():
         services.set_preferences(user, wants_digest=form.wants_digest.data, wants_call_news=form.wants_call_news.data)
@@ -79,13 +80,9 @@ def follow_programme(programme_id: int):
     if db.session.get(Programme, programme_id) is None:
         abort(404)
     follow = request.form.get("follow") == "1"
-    services.set_follow(current_user, programme_id, follow)
+    followers.set_follow(current_user, programme_id, follow)
     db.session.commit()
     flash(_("Vous serez prévenu(e) à l'ouverture de ses appels.") if follow
           else _("Vous ne suivez plus ce programme."), "success")
     target = request.form.get("next")
     return redirect(target if is_local_path(target) else url_for("calls.index"))
-
-
-# The managers' delivery monitor, registered on ``bp`` when imported.
-from grants.notifications import monitor_views  # noqa: E402, F401

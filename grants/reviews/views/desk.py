@@ -4,7 +4,7 @@ and scoring, aggregation and the ranking of a call.
 This module holds the reviewers' pages (``/evaluation``): their assignments, one dossier with its
 scoring form, recusal, and the declaration of conflicts of interest. A reviewer reaches only his own
 assignments: any other id is a 404, whether it exists or not. The managers' pages (screening,
-assignment, ranking) are in grants.reviews.manage_views."""
+assignment, ranking) are in grants.reviews.views.manage."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from grants.access import Access, acting_user, allow
-from grants.applications.models import Applicant
 from grants.database import db
 from grants.errors import DomainError
 from grants.form_errors import refuse
-from grants.home.services import reviewer_assignments
+from grants.organisations.models import Applicant
 from grants.reviews import scoring, services
+from grants.reviews.assignments import reviewer_assignments
 from grants.reviews.forms import ConflictForm, RecusalForm, fill_from_review, review_form_class
 from grants.reviews.models import ConflictOfInterest, ReviewAssignment, ReviewState
 
@@ -162,7 +162,3 @@ def withdraw_conflict(conflict_id: int):
     db.session.commit()
     flash(_("Votre déclaration est retirée."), "success")
     return redirect(url_for("reviews.conflicts"))
-
-
-# The managers' pages, registered on ``bp`` when imported: at the bottom, as they import ``bp`` from here.
-from grants.reviews import manage_views  # noqa: E402, F401

@@ -1,8 +1,8 @@
 """Decisions and the envelope ledger: the managers' decision page of an application (award, reject,
 waiting list, amendments, cancellation, payments and the application's ledger rows).
 
-The committee pages are in grants.awards.committee_views, the envelope dashboard and the exports in
-grants.awards.dashboard_views; all are registered on ``bp``."""
+The committee pages are in grants.awards.views.committee, the envelope dashboard and the exports in
+grants.awards.views.dashboard; all are registered on ``bp``."""
 
 from __future__ import annotations
 
@@ -222,7 +222,3 @@ def recover(application_id: int):
         return _("Titre de recette de %(amount)s enregistré.", amount=money(movement.amount))
 
     return handle(application, "recovery", operation, "")
-
-
-# The other managers' pages, registered on ``bp`` when imported: at the bottom, as they import ``bp``.
-from grants.awards import committee_views, dashboard_views  # noqa: E402, F401

@@ -8,14 +8,13 @@ from datetime import timedelta
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from grants.access import Access, allow
+from grants.access import Access, acting_user, allow
 from grants.applications import services
 from grants.applications.forms import CorrectionRequestForm
 from grants.applications.models import Application, ApplicationState
-from grants.applications.views import bp
+from grants.applications.views.applicant import bp
 from grants.calls.models import Call
 from grants.database import db, utcnow
 from grants.errors import DomainError
@@ -48,7 +47,7 @@ def request_corrections(application_id: int):
     if not form.validate_on_submit():
         return render_dossier(application, form, 422)
     try:
-        services.request_corrections(application, actor=current_user._get_current_object(), message=form.message.data,
+        services.request_corrections(application, actor=acting_user(), message=form.message.data,
                                      due_at=form.due_at.data, sections=form.sections.data)
     except (DomainError, StaleDataError) as error:
         db.session.rollback()

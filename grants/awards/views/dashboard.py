@@ -8,11 +8,10 @@ from flask import Response, abort, render_template, request
 
 from grants.access import Access, allow
 from grants.awards import exports, figures
-from grants.awards.views import bp
+from grants.awards.views.decisions import bp
 from grants.calls.models import Call, Programme
 from grants.database import db, utcnow
-from grants.home.services import budget_year
-from grants.local_time import to_local
+from grants.local_time import budget_year, to_local
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

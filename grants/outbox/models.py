@@ -49,15 +49,3 @@ class Notification(db.Model):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The in-app list (the bell) shows a user's notifications; reading one there sets this.
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class ProgrammeFollow(db.Model):
-    """A user who wants to hear when a call of this programme opens (opt-in "call opening" news)."""
-
-    __tablename__ = "programme_follows"
-    __table_args__ = (sa.UniqueConstraint("user_id", "programme_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    programme_id: Mapped[int] = mapped_column(sa.ForeignKey("programmes.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

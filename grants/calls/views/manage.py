@@ -1,6 +1,6 @@
 """The programme managers' pages for calls: the list, creating and editing a call, the call's own
 page and its lifecycle (publish, unpublish, extend, close, archive, clone). The grid, the documents
-and the co-funders are in grants.calls.grid_views; programme lines in grants.calls.programme_views.
+and the co-funders are in grants.calls.views.grid; programme lines in grants.calls.views.programmes.
 
 Each view parses its form, calls one operation of grants.calls.services and commits once. On a
 DomainError it rolls back and shows the message under the field it names, else in the form's error
@@ -27,13 +27,12 @@ from grants.calls.forms import (
     RequiredDocumentForm,
 )
 from grants.calls.models import Call, CallState, Programme, ProgrammeBudget
-from grants.calls.views import bp
+from grants.calls.views.public import bp
 from grants.database import db, utcnow
 from grants.errors import DomainError, InvalidTransition
 from grants.form_errors import refuse
 from grants.formatting import local_datetime
-from grants.home.services import budget_year
-from grants.local_time import local_zone, to_local
+from grants.local_time import budget_year, local_zone, to_local
 
 FIXED_STATES = (CallState.CLOSED, CallState.ARCHIVED)
 

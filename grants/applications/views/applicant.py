@@ -16,13 +16,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from grants.access import Access, acting_user, allow, is_applicant
 from grants.applications import services
 from grants.applications.forms import BudgetForm, IdentificationForm, ProjectForm, WithdrawForm
-from grants.applications.models import ApplicantKind, Application, BudgetLineKind
+from grants.applications.models import Application, BudgetLineKind
 from grants.applications.policies import applicants_of, owned_application_or_404
+from grants.calls.listing import call_for_page
 from grants.calls.models import BudgetSection, CallState
 from grants.database import db, utcnow
 from grants.errors import DomainError, InvalidTransition
 from grants.form_errors import attach_domain_error
-from grants.home.services import call_for_page
+from grants.organisations.models import ApplicantKind
 
 bp = Blueprint("applications", __name__)
 
@@ -359,7 +360,3 @@ def withdraw(application_id: int):
     status = 422 if request.method == "POST" else 200
     return render_template("applications/withdraw.html", application=application, current_section=None,
                            form=form, error=error), status
-
-
-# The managers' pages, registered on ``bp`` when imported: at the bottom, as they import ``bp`` from here.
-from grants.applications import attachment_views, manage_views  # noqa: E402,F401

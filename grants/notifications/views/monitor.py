@@ -10,8 +10,8 @@ from flask_login import current_user
 from grants.access import Access, allow
 from grants.database import db
 from grants.notifications import services
-from grants.notifications.models import Notification
-from grants.notifications.views import bp
+from grants.notifications.views.inbox import bp
+from grants.outbox.models import Notification
 
 
 @bp.get("/gestion/notifications")

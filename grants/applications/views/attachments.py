@@ -19,7 +19,7 @@ from grants.access import Access, acting_user, allow
 from grants.applications import attachments as services
 from grants.applications.models import Attachment
 from grants.applications.policies import owned_application_or_404, viewable_application_or_404
-from grants.applications.views import bp
+from grants.applications.views.applicant import bp
 from grants.calls.services import ACCEPTED_FILE_KINDS
 from grants.database import db
 from grants.errors import DomainError

@@ -9,17 +9,16 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from grants.access import Access, acting_user, allow
-from grants.awards.models import DirectGrant
 from grants.calls import services
 from grants.calls.forms import SECTION_LABELS, AuthorisationForm, DirectGrantForm
-from grants.calls.manage_views import all_programmes, known_years
-from grants.calls.models import BudgetSection, Programme, ProgrammeBudget
-from grants.calls.views import bp
+from grants.calls.models import BudgetSection, DirectGrant, Programme, ProgrammeBudget
+from grants.calls.views.manage import all_programmes, known_years
+from grants.calls.views.public import bp
 from grants.database import db
 from grants.errors import DomainError
 from grants.form_errors import refuse
 from grants.formatting import money
-from grants.home.services import budget_year
+from grants.local_time import budget_year
 
 
 def chosen_year() -> int:

@@ -26,11 +26,11 @@ from grants.calls.models import BudgetSection, Call
 from grants.database import db
 from grants.errors import DomainError
 from grants.form_errors import refuse
-from grants.home.services import local_today
+from grants.local_time import local_today
 from grants.reviews import ranking, services
 from grants.reviews.forms import AutoAssignmentForm, ManualAssignmentForm, ScreeningForm
 from grants.reviews.models import ReviewAssignment
-from grants.reviews.views import bp
+from grants.reviews.views.desk import bp
 from grants.spreadsheet_cells import decimal_cell, text_cell
 
 # --- Eligibility screening -----------------------------------------------------------------------
