@@ -16,19 +16,13 @@ import sqlalchemy as sa
 from flask import url_for
 
 from grants.accounts.models import StaffRole, User
-from grants.applications.models import (
-    Applicant,
-    ApplicantKind,
-    Application,
-    ApplicationState,
-    Attachment,
-)
+from grants.applications.models import Application, ApplicationState, Attachment
 from grants.awards.models import Decision
 from grants.calls.models import Call, Criterion, Programme
 from grants.database import db
 from grants.demo.seed import DEMO_PASSWORD
 from grants.local_time import local_zone
-from grants.organisations.models import Membership, MembershipRole
+from grants.organisations.models import Applicant, ApplicantKind, Membership, MembershipRole
 from grants.reviews.models import ReviewAssignment
 from tests.test_route_access import SATISFIED_BY, application_routes
 
