@@ -411,6 +411,8 @@ def remove_assignment(assignment: ReviewAssignment, *, actor) -> None:
         raise DomainError(_("L'évaluation est déjà transmise : l'affectation est conservée."))
     record_event("review.unassigned", actor=actor, subject=assignment, reviewer=assignment.reviewer.email,
                  application=assignment.application.reference)
+    if assignment.review is not None:  # a draft review goes with its assignment (it cannot outlive it)
+        db.session.delete(assignment.review)
     db.session.delete(assignment)
     db.session.flush()
 

@@ -210,6 +210,141 @@ def stack(chromium_executable, playwright_browser, axe_source, e2e_database, tmp
                 db.engine.dispose()
 
 
+# --- The served app on the demo data, restored before each form ----------------------------------
+
+SNAPSHOT_SCHEMA = "seeded"
+
+
+@dataclass
+class DemoStack:
+    """gunicorn serving the demo data (``flask demo seed``, plus the accounts and links the demo has
+    not: an admin, a user with no role, a pending invitation), which ``restore()`` puts back as it was
+    seeded: each form is submitted against the same fresh state, whatever the forms before it did."""
+
+    base_url: str
+    app: object
+    secrets: dict  # signed links made for the seeded data: {"invitation": ..., "password_reset": ...}
+    logs: list[Path]
+
+    def database(self):
+        return self.app.app_context()
+
+    def restore(self) -> None:
+        """Every table back to its seeded rows and every sequence to its seeded value, in one
+        transaction. gunicorn keeps its connections: no database is dropped under it."""
+        with self.app.app_context(), db.engine.begin() as connection:
+            tables = [table.name for table in db.metadata.sorted_tables]
+            # Neither triggers (the append-only ones refuse DELETE) nor foreign keys fire in replica
+            # mode; DELETE on these few rows is far quicker than TRUNCATE's new files.
+            connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            for name in reversed(tables):
+                connection.execute(sa.text(f'DELETE FROM "{name}"'))  # noqa: S608 — table names from the models
+            for name in tables:
+                copy = f'INSERT INTO "{name}" OVERRIDING SYSTEM VALUE SELECT * FROM {SNAPSHOT_SCHEMA}."{name}"'  # noqa: S608
+                connection.execute(sa.text(copy))
+            for sequence, value in connection.execute(sa.text(
+                    f"SELECT sequence_name, last_value FROM {SNAPSHOT_SCHEMA}.sequence_values")).all():  # noqa: S608
+                connection.execute(sa.text(
+                    "SELECT setval(CAST(:sequence AS regclass), CAST(:value AS bigint), CAST(:called AS boolean))"),
+                                   {"sequence": sequence, "value": value or 1, "called": value is not None})
+
+
+def seed_the_demo(app) -> dict:
+    """The demo data, the accounts it lacks (admin, no role) and a pending invitation; then a copy
+    of every table and sequence in the snapshot schema. Returns the signed links made for it."""
+    from datetime import timedelta
+
+    from grants.accounts.models import StaffRole, User
+    from grants.accounts.passwords import hash_password
+    from grants.accounts.services import make_reset_token
+    from grants.database import utcnow
+    from grants.demo.seed import DEMO_PASSWORD, seed_demo
+    from grants.organisations.models import Invitation, Membership
+    from grants.organisations.services import invitation_token
+    from tests.e2e.walk import DEMO_ADMIN_EMAIL, NO_ROLE_EMAIL
+
+    with app.app_context():
+        seed_demo()
+        for email, full_name, staff_role in ((DEMO_ADMIN_EMAIL, "Anne Administratrice", StaffRole.ADMIN),
+                                             (NO_ROLE_EMAIL, "Paul Sansrôle", None)):
+            if db.session.scalar(sa.select(User.id).where(User.email == email)) is None:
+                db.session.add(User(email=email, full_name=full_name, staff_role=staff_role, locale="fr",
+                                    password_hash=hash_password(DEMO_PASSWORD)))
+        owner = db.session.scalars(sa.select(Membership).order_by(Membership.id)).first()
+        invitation = Invitation(organisation_id=owner.organisation_id, email="nouvelle.recrue@exemple.fr",
+                                invited_by_id=owner.user_id, expires_at=utcnow() + timedelta(days=7))
+        db.session.add(invitation)
+        db.session.commit()
+        links = {
+            "invitation": invitation_token(invitation),
+            "password_reset": make_reset_token(db.session.scalar(sa.select(User).where(User.email == NO_ROLE_EMAIL))),
+        }
+        with db.engine.begin() as connection:
+            connection.execute(sa.text(f"CREATE SCHEMA {SNAPSHOT_SCHEMA}"))
+            for table in db.metadata.sorted_tables:
+                copy = f'CREATE TABLE {SNAPSHOT_SCHEMA}."{table.name}" AS SELECT * FROM "{table.name}"'  # noqa: S608
+                connection.execute(sa.text(copy))
+            connection.execute(sa.text(
+                f"CREATE TABLE {SNAPSHOT_SCHEMA}.sequence_values AS "  # noqa: S608 — a constant schema name
+                "SELECT format('%I.%I', schemaname, sequencename) AS sequence_name, last_value "
+                "FROM pg_sequences WHERE schemaname = 'public'"))
+        db.session.remove()
+    return links
+
+
+@pytest.fixture(scope="package")
+def demo_stack(chromium_executable, playwright_browser, axe_source, tmp_path_factory):
+    """The demo data served by gunicorn on PostgreSQL (the restore between forms needs it), tasks
+    in-process, mail written as files."""
+    if "postgresql" not in BACKENDS:
+        require_service("PostgreSQL", "the form walk restores the seeded PostgreSQL database before each form; "
+                                      "SUBVENTIA_TEST_DATABASES leaves PostgreSQL out")
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        require_service("PostgreSQL", f"{POSTGRES_ADMIN_URL}: {exc.orig}")
+    folder = tmp_path_factory.mktemp("e2e-demo")
+    name = f"subventia_e2e_demo_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    secret_key = "e2e-demo-" + uuid.uuid4().hex
+    try:
+        migrate_database(url, folder)
+        app = create_app(config_for(url, folder, SECRET_KEY=secret_key))
+        links = seed_the_demo(app)
+        port = free_port()
+        env = {
+            **os.environ,
+            "SUBVENTIA_CONFIG": "development",
+            "FLASK_DEBUG": "0",
+            "SECRET_KEY": secret_key,
+            "DATABASE_URL": url,
+            "INSTANCE_PATH": str(folder / "instance"),
+            "UPLOAD_FOLDER": str(folder / "uploads"),
+            "MAIL_OUTBOX_DIR": str(folder / "outbox"),
+            "SERVER_NAME": f"127.0.0.1:{port}",
+            "PREFERRED_URL_SCHEME": "http",
+            # Dozens of sign-ins and reset requests from one address, for the same few accounts.
+            "LOGIN_RATE_LIMIT_PER_IP": "10000 per minute",
+            "LOGIN_RATE_LIMIT_PER_ACCOUNT": "10000 per minute",
+        }
+        env.pop("REDIS_URL", None)
+        env.pop("MAIL_BACKEND", None)
+        log = folder / "gunicorn.log"
+        with gunicorn_server(env, log, workers=1, port=port) as base_url:
+            yield DemoStack(base_url=base_url, app=app, secrets=links, logs=[log])
+        with app.app_context():
+            db.engine.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 # --- Pages, with axe on each ---------------------------------------------------------------------
 
 

@@ -281,6 +281,19 @@ def test_a_manager_removes_an_assignment_without_a_submitted_review(client, logi
     assert [a.id for a in assignments_of(dossier)] == [done.id]
 
 
+def test_removing_an_assignment_discards_its_draft_review(client, login_as, scored_call):
+    dossier = under_review(scored_call)
+    pending = assign(dossier)
+    draft = Review(assignment=pending, comment="À compléter après l'entretien.")
+    db.session.add(draft)
+    db.session.commit()
+    draft_id = draft.id
+    login_as(ManagerFactory())
+    assert client.post(f"/gestion/affectations/{pending.id}/retirer").status_code == 302
+    assert assignments_of(dossier) == []
+    assert db.session.get(Review, draft_id) is None
+
+
 # ---------------------------------------------------------------- declarations
 
 
