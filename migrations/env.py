@@ -100,8 +100,9 @@ def run_migrations_online():
             # dropping a table that others reference would be refused, or would cascade-delete their
             # rows. SQLite ignores this pragma inside a transaction: it is set and committed first,
             # and the references are checked once the migrations have run.
-            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            connection.commit()
+            # On the DBAPI connection itself: SQLAlchemy emits BEGIN before any statement of its own
+            # (grants.database's pysqlite recipe), and the driver is in autocommit mode.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         try:
             context.configure(
                 connection=connection,

@@ -33,6 +33,8 @@ ACCESS_TABLE: dict[str, Access | Token] = {
     "accounts.register_individual": Access.PUBLIC,
     "accounts.register_organisation": Access.PUBLIC,
     "accounts.reset_password": Access.PUBLIC,  # the emailed token is the credential
+    "accounts.person_bank_details": Access.APPLICANT,  # an individual applicant's own IBAN
+    "accounts.sign_out_everywhere": Access.AUTHENTICATED,
     # The JSON API: managers' tokens; the contract itself names no data.
     "api.create_token": Access.MANAGER,
     "api.revoke_token": Access.MANAGER,
@@ -59,6 +61,7 @@ ACCESS_TABLE: dict[str, Access | Token] = {
     "applications.start": Access.APPLICANT,
     "applications.submit": Access.APPLICANT,
     "applications.withdraw": Access.APPLICANT,
+    "applications.summary": Access.AUTHENTICATED,  # the view allows the applicant, managers and assigned reviewers
     # The audit log names every user and what they did.
     "audit.index": Access.ADMIN,
     # Decisions, money and committee: managers only; the exports carry applicants' names and amounts.
@@ -113,6 +116,7 @@ ACCESS_TABLE: dict[str, Access | Token] = {
     "notifications.monitor": Access.MANAGER,
     "notifications.preferences": Access.AUTHENTICATED,
     "notifications.retry": Access.MANAGER,
+    "notifications.open_page": Access.AUTHENTICATED,  # one's own notification only (checked in the view)
     # Organisations: their members; an invitation is opened before its recipient has an account.
     "organisations.edit": Access.APPLICANT,
     "organisations.invitation": Access.PUBLIC,  # the emailed token is the credential
@@ -122,6 +126,7 @@ ACCESS_TABLE: dict[str, Access | Token] = {
     "organisations.remove_member": Access.APPLICANT,
     "organisations.revoke_invitation": Access.APPLICANT,
     "organisations.show": Access.APPLICANT,
+    "organisations.bank_details": Access.APPLICANT,  # members of the organisation (checked in the view)
     # Reviews: the reviewer's desk; screening, assignments and ranking for managers.
     "reviews.assign": Access.MANAGER,
     "reviews.assignment": Access.REVIEWER,
@@ -132,6 +137,8 @@ ACCESS_TABLE: dict[str, Access | Token] = {
     "reviews.ranking_csv": Access.MANAGER,
     "reviews.ranking_page": Access.MANAGER,
     "reviews.recuse": Access.REVIEWER,
+    "reviews.confirm_submission": Access.REVIEWER,
+    "reviews.autosave": Access.REVIEWER,
     "reviews.remove_assignment": Access.MANAGER,
     "reviews.screen": Access.MANAGER,
     "reviews.screening": Access.MANAGER,

@@ -18,7 +18,7 @@ def test_the_environment_is_read_by_create_app(monkeypatch, tmp_path):
     monkeypatch.setenv("TIME_ZONE", "Europe/Brussels")
     app = create_app(config_for("sqlite://", tmp_path))
     assert app.config["MAX_UPLOAD_BYTES"] == 1234
-    assert app.config["MAX_CONTENT_LENGTH"] == 1234 + 1024 * 1024
+    assert app.config["MAX_CONTENT_LENGTH"] == 1234 * app.config["MAX_UPLOAD_FILES"] + 1024 * 1024
     assert app.config["CELERY"]["task_default_queue"] == "subventia-config-test"
     assert app.config["CELERY"]["timezone"] == app.config["BABEL_DEFAULT_TIMEZONE"] == "Europe/Brussels"
 

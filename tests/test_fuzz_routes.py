@@ -55,6 +55,10 @@ WITHOUT_A_FORM = {
     "awards.recover": "a grant already paid (recovery of what was paid)",
     "calls.publish": "a draft call complete enough to publish (grid, envelope): the demo's calls are published",
     "calls.close": "an open call past its closing date and not yet closed by the scheduler",
+    "reviews.autosave": "the scoring form posted by static/js/review_draft.js: the same fields as reviews.assignment, "
+                        "fuzzed there; tests/reviews/test_desk.py covers its refusals",
+    "reviews.confirm_submission": "a complete, checked review draft (the demo's drafts are incomplete); only a "
+                                  "button, tested in tests/reviews/test_scoring.py",
 }
 
 ID_BEYOND_THE_COLUMN = str(MAX_RECORD_ID + 1)

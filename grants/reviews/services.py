@@ -116,8 +116,11 @@ def screening_list(call: Call, *, waiting_page: int = 1, screened_page: int = 1,
 def next_to_screen(application: Application) -> int | None:
     """The id of the dossier to screen after ``application``: the next one waiting in the call (oldest
     first, after this one by submission, else from the start), never itself. One statement."""
-    after = sa.or_(Application.submitted_at > application.submitted_at,
-                   sa.and_(Application.submitted_at == application.submitted_at, Application.id > application.id))
+    if application.submitted_at is None:  # not submitted (a draft reached by its id): by id alone
+        after = Application.id > application.id
+    else:
+        after = sa.or_(Application.submitted_at > application.submitted_at,
+                       sa.and_(Application.submitted_at == application.submitted_at, Application.id > application.id))
     return db.session.scalar(
         sa.select(Application.id)
         .where(Application.call_id == application.call_id, Application.id != application.id,

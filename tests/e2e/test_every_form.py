@@ -179,6 +179,8 @@ class FormWalk:
     def send(self, case: Case) -> list[str]:
         """What went wrong sending ``case`` from a fresh state ([] when it succeeded)."""
         self.stack.restore()
+        # The restore empties login_sessions too (sessions end on the server): sign in afresh.
+        self.browsers.states.clear()
         context = self.browsers.context(case.visit.email)
         browsing = Browsing(case.visit.role, context, self.axe, self.log, self.test_name)
         page = browsing.page

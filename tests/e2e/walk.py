@@ -23,6 +23,7 @@ from grants.database import db
 from grants.demo.seed import DEMO_PASSWORD
 from grants.local_time import local_zone
 from grants.organisations.models import Applicant, ApplicantKind, Membership, MembershipRole
+from grants.outbox.models import Notification
 from grants.reviews.models import ReviewAssignment
 from tests.test_route_access import SATISFIED_BY, application_routes
 
@@ -86,8 +87,8 @@ def applicant_account(application: Application, role: str) -> str | None:
 
 
 class Browsers:
-    """Each account's browser, signed in once through the sign-in page; every context opened for an
-    account starts from that state (cookies), so that restoring the database signs nobody out."""
+    """Each account's browser, signed in through the sign-in page; every context opened for an account
+    starts from that state (cookies) until the database is restored, which ends every login session."""
 
     def __init__(self, browser, base_url: str):
         self.browser, self.base_url = browser, base_url
@@ -181,6 +182,15 @@ def call_bindings(role: str, accounts: dict, arguments: set) -> list[tuple[dict,
     return bindings
 
 
+def notification_bindings(role: str, accounts: dict, arguments: set) -> list[tuple[dict, str | None, str]]:
+    """The role's own latest notification that leads to a page (the bell's link); none, no visit."""
+    email = accounts[role]
+    notification = db.session.scalar(
+        sa.select(Notification.id).join(User, User.id == Notification.recipient_id)
+        .where(User.email == email, Notification.link.is_not(None)).order_by(Notification.id.desc()).limit(1))
+    return [] if notification is None else [({"notification_id": notification}, email, "notification")]
+
+
 def single_values(arguments: set, role: str, accounts: dict, endpoint: str, secrets: dict) -> dict:
     values = {}
     for argument in arguments:
@@ -207,6 +217,7 @@ BINDERS = [
     ({"application_id"}, application_bindings),
     ({"assignment_id"}, assignment_bindings),
     ({"call_id", "slug", "criterion_id"}, call_bindings),
+    ({"notification_id"}, notification_bindings),
 ]
 
 

@@ -68,10 +68,10 @@ def test_a_bic_without_an_iban_is_refused(client, login_as):
 def test_only_members_reach_the_bank_details(client, login_as):
     organisation = OrganisationFactory()
     login_as(member_of(OrganisationFactory()))
-    assert client.get(page(organisation)).status_code == 403
-    assert client.post(page(organisation), data={"iban": IBAN}).status_code == 403
+    assert client.get(page(organisation)).status_code == 404
+    assert client.post(page(organisation), data={"iban": IBAN}).status_code == 404
     login_as(IndividualApplicantFactory().person)
-    assert client.get(page(organisation)).status_code == 403
+    assert client.get(page(organisation)).status_code == 404
 
 
 def test_the_database_refuses_an_iban_of_impossible_length(app):
