@@ -317,6 +317,8 @@ FIELD_VALUES = {
     "full_name": "Odile Martin",
     "name": "Nom saisi par le parcours",
     "siret": "73282932000074",
+    "iban": "FR7630006000011234567890189",
+    "bic": "BNPAFRPP",
     "rna": "W595012345",
     "street": "4 rue Nationale",
     "postal_code": "59000",
