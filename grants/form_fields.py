@@ -142,7 +142,8 @@ class _TypedNumberField(Field):
         super().__init__(label, validators, render_kw=render_kw, **kwargs)
 
     def parse(self, text: str):
-        raise NotImplementedError
+        """How each kind of number is read and bounded: every subclass (MoneyField, PercentField…) says."""
+        raise NotImplementedError(f"{type(self).__name__} must say how its text is read")
 
     def format(self, value) -> str:
         return str(value)

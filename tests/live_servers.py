@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import http.server
+import os
 import socket
 import subprocess
 import sys
@@ -44,6 +45,21 @@ def stop(process: subprocess.Popen) -> None:
 
 def log_tail(log: Path) -> str:
     return log.read_text(errors="replace")[-3000:] if log.exists() else "(no log)"
+
+
+def production_environment(database_url: str, redis_url: str, instance: Path, **settings: str) -> dict:
+    """The environment of README's production set-up (PostgreSQL, Redis), plus ``settings``."""
+    return {
+        **os.environ,
+        "SUBVENTIA_CONFIG": "production",
+        "SECRET_KEY": "production-test-secret",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "INSTANCE_PATH": str(instance),
+        "GRANTOR_NAME": "Région test",
+        "GRANTOR_SIRET": "20005376700014",
+        **settings,
+    }
 
 
 @contextmanager

@@ -3,27 +3,17 @@ configuration on PostgreSQL, with the login limiter's counters on Redis."""
 
 from __future__ import annotations
 
-import os
 import urllib.error
 import urllib.request
 
 import pytest
 
-from tests.live_servers import gunicorn_server
+from tests.live_servers import gunicorn_server, production_environment
 
 
 @pytest.fixture
 def gunicorn(pg_app, redis_url, tmp_path):
-    env = {
-        **os.environ,
-        "SUBVENTIA_CONFIG": "production",
-        "SECRET_KEY": "production-test-secret",
-        "DATABASE_URL": pg_app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": redis_url,
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "GRANTOR_NAME": "Région test",
-        "GRANTOR_SIRET": "20005376700014",
-    }
+    env = production_environment(pg_app.config["SQLALCHEMY_DATABASE_URI"], redis_url, tmp_path / "instance")
     with gunicorn_server(env, tmp_path / "gunicorn.log") as base:
         yield base
 

@@ -137,15 +137,8 @@ def update_bank_details(organisation: Organisation, actor: User, *, iban: str | 
     both accounts masked. Returns whether anything changed."""
     if not policies.can_edit(actor, organisation):
         raise NotAllowed(_("Seuls les membres de l'organisation peuvent modifier ses coordonnées bancaires."))
-    iban, bic = checked_bank_details(iban, bic)
-    if (organisation.iban, organisation.bic) == (iban, bic):
-        return False
-    previous = masked_iban(organisation.iban)
-    organisation.iban, organisation.bic = iban, bic
-    db.session.flush()
-    record_event("organisation.bank_details_changed", actor=actor, subject=organisation,
-                 iban=masked_iban(iban), previous_iban=previous, bic=bic or "")
-    return True
+    return _replace_bank_details(organisation, iban, bic, "organisation.bank_details_changed",
+                                 actor=actor, subject=organisation)
 
 
 def update_person_bank_details(applicant: Applicant, *, iban: str | None, bic: str | None) -> bool:
@@ -156,14 +149,19 @@ def update_person_bank_details(applicant: Applicant, *, iban: str | None, bic: s
     anything changed."""
     if applicant.kind != ApplicantKind.INDIVIDUAL:
         raise NotAllowed(_("Les coordonnées bancaires d'un organisme se modifient sur son profil."))
+    return _replace_bank_details(applicant, iban, bic, "account.bank_details_changed",
+                                 actor=applicant.person, subject=applicant.person)
+
+
+def _replace_bank_details(holder, iban: str | None, bic: str | None, action: str, *, actor, subject) -> bool:
+    """Checked, stored compact, and audited with both accounts masked; False when nothing changed."""
     iban, bic = checked_bank_details(iban, bic)
-    if (applicant.iban, applicant.bic) == (iban, bic):
+    if (holder.iban, holder.bic) == (iban, bic):
         return False
-    previous = masked_iban(applicant.iban)
-    applicant.iban, applicant.bic = iban, bic
+    previous = masked_iban(holder.iban)
+    holder.iban, holder.bic = iban, bic
     db.session.flush()
-    record_event("account.bank_details_changed", actor=applicant.person, subject=applicant.person,
-                 iban=masked_iban(iban), previous_iban=previous, bic=bic or "")
+    record_event(action, actor=actor, subject=subject, iban=masked_iban(iban), previous_iban=previous, bic=bic or "")
     return True
 
 

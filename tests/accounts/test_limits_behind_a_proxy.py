@@ -6,7 +6,6 @@ app sees only the proxy as its peer, and must tell them apart by X-Forwarded-For
 from __future__ import annotations
 
 import http.client
-import os
 import re
 import urllib.parse
 import uuid
@@ -16,23 +15,16 @@ import pytest
 from grants.database import db
 from tests.conftest import TEST_PASSWORD
 from tests.factories import UserFactory
-from tests.live_servers import forwarding_proxy, gunicorn_server
+from tests.live_servers import forwarding_proxy, gunicorn_server, production_environment
 
 
 @pytest.fixture
 def proxied(pg_app, redis_url, tmp_path):
-    env = {
-        **os.environ,
-        "SUBVENTIA_CONFIG": "production",
-        "SECRET_KEY": "production-test-secret",
-        "DATABASE_URL": pg_app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": redis_url,
-        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",  # counters of earlier runs stay apart
-        "TRUSTED_PROXY_HOPS": "1",
-        "GRANTOR_NAME": "Région test",
-        "GRANTOR_SIRET": "20005376700014",
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-    }
+    env = production_environment(
+        pg_app.config["SQLALCHEMY_DATABASE_URI"], redis_url, tmp_path / "instance",
+        RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}",  # counters of earlier runs stay apart
+        TRUSTED_PROXY_HOPS="1",
+    )
     with gunicorn_server(env, tmp_path / "gunicorn.log", workers=2) as backend, forwarding_proxy(backend) as proxy:
         yield proxy
 
