@@ -126,8 +126,25 @@ class Config:
     # checked against MAX_UPLOAD_BYTES (with a message under its field); a body beyond that is a 413.
     MAX_UPLOAD_FILES = 10
     MAX_CONTENT_LENGTH = Derived(lambda get: get("MAX_UPLOAD_BYTES") * get("MAX_UPLOAD_FILES") + 1024 * 1024)
-    # Where attachment files go (grants/storage.py): "local" is the UPLOAD_FOLDER.
+    # Where attachment files go (grants/storage.py): "local" is the UPLOAD_FOLDER (one machine);
+    # "s3" a bucket of an S3-compatible object store shared by every web node and worker (README,
+    # "Several web servers").
     ATTACHMENT_STORAGE = Env("ATTACHMENT_STORAGE", default="local")
+    S3_ENDPOINT_URL = Env("S3_ENDPOINT_URL")
+    S3_BUCKET = Env("S3_BUCKET")
+    S3_ACCESS_KEY_ID = Env("S3_ACCESS_KEY_ID")
+    S3_SECRET_ACCESS_KEY = Env("S3_SECRET_ACCESS_KEY")
+    S3_REGION = Env("S3_REGION", default="us-east-1")
+    # One PUT below this size, parts of S3_MULTIPART_CHUNKSIZE above it (at most 4 in memory at once).
+    S3_MULTIPART_THRESHOLD = Env("S3_MULTIPART_THRESHOLD", default=16 * 1024 * 1024, parse=int)
+    S3_MULTIPART_CHUNKSIZE = Env("S3_MULTIPART_CHUNKSIZE", default=8 * 1024 * 1024, parse=int)
+    S3_CONNECT_TIMEOUT = Env("S3_CONNECT_TIMEOUT", default=3, parse=int)
+    S3_READ_TIMEOUT = Env("S3_READ_TIMEOUT", default=30, parse=int)
+    S3_MAX_ATTEMPTS = Env("S3_MAX_ATTEMPTS", default=3, parse=int)
+    # The sweeper (grants/stored_files.py, run by beat every STORAGE_SWEEP_SECONDS) deletes a stored
+    # file that no row names once it is older than this: an orphan lives at most the sum of the two.
+    STORAGE_ORPHAN_GRACE_SECONDS = Env("STORAGE_ORPHAN_GRACE_SECONDS", default=2 * 3600, parse=int)
+    STORAGE_SWEEP_SECONDS = Env("STORAGE_SWEEP_SECONDS", default=3600, parse=int)
     # The funder named in the SCDL open-data export of awarded grants (grants/awards/exports.py): each
     # deployment names itself (production requires both); the demo's funder is in grants/demo/settings.py.
     GRANTOR_NAME = Env("GRANTOR_NAME")

@@ -160,9 +160,11 @@ def register_commands(app: Flask) -> None:
     from grants.awards.cli import awards_cli
     from grants.demo.cli import demo_cli
     from grants.notifications.cli import notifications_cli
+    from grants.stored_files import attachments_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(notifications_cli)
     app.cli.add_command(api_tokens_cli)
     app.cli.add_command(awards_cli)
+    app.cli.add_command(attachments_cli)

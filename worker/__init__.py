@@ -12,7 +12,7 @@ from celery.schedules import crontab
 from flask import Flask
 
 
-def beat_schedule(scan_seconds: float) -> dict:
+def beat_schedule(scan_seconds: float, sweep_seconds: float = 3600) -> dict:
     """The periodic tasks. Scans look at what is due now (Europe/Paris days); nothing is scheduled
     weeks ahead per application, so a changed deadline or a missed run needs no rescheduling."""
     scan = float(scan_seconds)
@@ -32,6 +32,9 @@ def beat_schedule(scan_seconds: float) -> dict:
         "deadline-reminders": {"task": "grants.notifications.tasks.send_deadline_reminders", "schedule": scan},
         "review-reminders": {"task": "grants.notifications.tasks.send_review_reminders", "schedule": scan},
         "manager-digests": {"task": "grants.notifications.tasks.send_manager_digests", "schedule": scan},
+        # Stored files that no row names, older than STORAGE_ORPHAN_GRACE_SECONDS (an upload killed
+        # between its file and its row), and unfinished writes (grants/stored_files.py).
+        "sweep-stored-files": {"task": "grants.stored_files.sweep_stored_files", "schedule": float(sweep_seconds)},
     }
 
 
@@ -43,8 +46,10 @@ def celery_init_app(app: Flask) -> Celery:
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
-    celery_app.conf.beat_schedule = beat_schedule(app.config["NOTIFICATION_SCAN_SECONDS"])
-    celery_app.conf.include = ["grants.outbox.tasks", "grants.notifications.tasks", "grants.calls.tasks"]
+    celery_app.conf.beat_schedule = beat_schedule(app.config["NOTIFICATION_SCAN_SECONDS"],
+                                                app.config["STORAGE_SWEEP_SECONDS"])
+    celery_app.conf.include = ["grants.outbox.tasks", "grants.notifications.tasks", "grants.calls.tasks",
+                             "grants.stored_files"]
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

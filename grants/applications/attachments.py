@@ -39,7 +39,7 @@ from grants.audit.services import record_event
 from grants.calls.models import FileKind, RequiredDocument, file_kinds_label
 from grants.database import constraint_violated, db, utcnow
 from grants.errors import DomainError
-from grants.storage import AttachmentStorage, attachment_storage
+from grants.storage import AttachmentStorage, StorageIntegrityError, StorageUnavailable, attachment_storage
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ def add_attachment(application: Application, *, required_document_id: int | None
     replaced = current_attachment(application, document) if document is not None else None
     storage = attachment_storage()
     stream.seek(0)
-    key = storage.save(stream)
+    key = store_file(storage, stream, upload)
     try:
         if replaced is not None:
             forget(replaced)
@@ -268,6 +268,25 @@ def add_attachment(application: Application, *, required_document_id: int | None
         size_bytes=attachment.size_bytes, sha256=attachment.sha256,
     )
     return attachment
+
+
+def store_file(storage: AttachmentStorage, stream: BinaryIO, upload: CheckedUpload) -> str:
+    """Write the file before its row (the row commits right after; a request killed in between
+    leaves a file no row names, which the sweeper deletes: grants/stored_files.py). A store out of
+    reach refuses the file with a message, and no row is written."""
+    try:
+        return storage.save(stream, content_type=upload.file_type.content_type, sha256=upload.sha256)
+    except StorageUnavailable:
+        log.exception("attachment storage unavailable during an upload")
+        raise AttachmentRefused(
+            _("Le stockage des fichiers est momentanément indisponible : le fichier n'a pas été "
+              "enregistré. Réessayez dans quelques minutes.")
+        ) from None
+    except StorageIntegrityError:
+        log.exception("attachment storage kept other bytes than were sent")
+        raise AttachmentRefused(
+            _("Le fichier a été altéré pendant son enregistrement et n'a pas été gardé : joignez-le de nouveau.")
+        ) from None
 
 
 def add_attachments(application: Application, uploads, *, actor) -> UploadOutcome:

@@ -16,7 +16,6 @@ from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
-from werkzeug.exceptions import NotFound
 
 from grants.access import Access, acting_user, allow
 from grants.applications import attachments as services
@@ -26,6 +25,10 @@ from grants.applications.views.applicant import after_save, bp
 from grants.calls.models import FileKind, file_kinds_label
 from grants.database import db
 from grants.errors import DomainError
+from grants.storage import StorageUnavailable
+
+# What a download answers while the store is out of reach: 503, and when to try again.
+STORAGE_RETRY_AFTER_SECONDS = 30
 
 OTHER = "autre"
 # What the file picker offers first; the server decides from the bytes whatever is chosen.
@@ -160,13 +163,25 @@ def remove_attachment(application_id: int, attachment_id: int):
 @bp.get("/dossiers/<int:application_id>/pieces/<int:attachment_id>")
 @allow(Access.AUTHENTICATED)
 def download_attachment(application_id: int, attachment_id: int):
-    """The file, as a download (never shown inline: a document is not a page of this site)."""
+    """The file, as a download (never shown inline: a document is not a page of this site).
+
+    Streamed through the app from the store after the access check (not a presigned URL to the store):
+    the store need not be reachable from browsers, the link cannot be passed on, and the same check
+    applies to every download. A store out of reach is a 503 with Retry-After; a file the store does
+    not hold, a page that says so (and the log, and ``flask attachments verify``)."""
     application = viewable_application_or_404(current_user, application_id)
     attachment = attachment_of_or_404(application, attachment_id)
     try:
         stream = services.open_attachment(attachment)
     except FileNotFoundError:
-        raise NotFound() from None
+        current_app.logger.error("attachment %s: file %s missing from the store", attachment.id, attachment.storage_key)
+        return render_template("applications/attachment_unavailable.html", attachment=attachment,
+                               missing=True), 404
+    except StorageUnavailable:
+        current_app.logger.exception("attachment %s: the store is out of reach", attachment.id)
+        return (render_template("applications/attachment_unavailable.html", attachment=attachment,
+                                missing=False, retry_after=STORAGE_RETRY_AFTER_SECONDS),
+                503, {"Retry-After": str(STORAGE_RETRY_AFTER_SECONDS)})
     response = send_file(
         stream,
         mimetype=attachment.content_type,
@@ -176,6 +191,8 @@ def download_attachment(application_id: int, attachment_id: int):
         max_age=0,
         conditional=True,
     )
+    if response.status_code == 200:
+        response.content_length = attachment.size_bytes  # a stream from the store has no size of its own
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
