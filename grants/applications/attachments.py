@@ -39,7 +39,12 @@ from grants.audit.services import record_event
 from grants.calls.models import FileKind, RequiredDocument, file_kinds_label
 from grants.database import constraint_violated, db, utcnow
 from grants.errors import DomainError
-from grants.storage import AttachmentStorage, StorageIntegrityError, StorageUnavailable, attachment_storage
+from grants.storage import (
+    AttachmentStorage,
+    StorageIntegrityError,
+    StorageUnavailable,
+    attachment_storage,
+)
 
 log = logging.getLogger(__name__)
 

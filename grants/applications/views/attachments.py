@@ -16,6 +16,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
+from werkzeug.exceptions import NotFound
 
 from grants.access import Access, acting_user, allow
 from grants.applications import attachments as services
