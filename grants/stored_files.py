@@ -183,6 +183,17 @@ def verify(storage: AttachmentStorage, *, deep: bool = False) -> tuple[int, list
     return checked, problems
 
 
+@shared_task(ignore_result=True)
+def verify_stored_files(deep: bool = False) -> dict:
+    """``flask attachments verify`` on a worker (any node: the store is shared); logs what it finds."""
+    storage = attachment_storage()
+    checked, problems = verify(storage, deep=deep)
+    for problem in problems:
+        log.error("stored file problem: %s", problem)
+    log.info("%d stored files checked in the %s store, %d problem(s)", checked, storage.name, len(problems))
+    return {"checked": checked, "problems": [str(problem) for problem in problems]}
+
+
 # --- Moving files between stores -----------------------------------------------------------------
 
 

@@ -63,12 +63,16 @@ def production_environment(database_url: str, redis_url: str, instance: Path, **
 
 
 @contextmanager
-def gunicorn_server(env: dict, log: Path, workers: int = 2, timeout: float = 60, port: int | None = None) -> Iterator[str]:
-    """gunicorn serving ``wsgi:app`` on loopback (on a free port by default); yields its base URL."""
+def gunicorn_server(env: dict, log: Path, workers: int = 2, timeout: float = 60, port: int | None = None,
+                    config: str | None = None) -> Iterator[str]:
+    """gunicorn serving ``wsgi:app`` on loopback (on a free port by default), with the settings file
+    ``config`` if given; yields its base URL."""
     port = port or free_port()
+    settings = ["-c", config] if config else []
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+            [sys.executable, "-m", "gunicorn", *settings, "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+             "wsgi:app"],
             cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
