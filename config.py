@@ -145,6 +145,8 @@ class Config:
     # file that no row names once it is older than this: an orphan lives at most the sum of the two.
     STORAGE_ORPHAN_GRACE_SECONDS = Env("STORAGE_ORPHAN_GRACE_SECONDS", default=2 * 3600, parse=int)
     STORAGE_SWEEP_SECONDS = Env("STORAGE_SWEEP_SECONDS", default=3600, parse=int)
+    # How long the link to a call's ZIP of attachments (grants/applications/bundles.py) stays valid.
+    BUNDLE_LIFETIME_SECONDS = Env("BUNDLE_LIFETIME_SECONDS", default=7 * 24 * 3600, parse=int)
     # The funder named in the SCDL open-data export of awarded grants (grants/awards/exports.py): each
     # deployment names itself (production requires both); the demo's funder is in grants/demo/settings.py.
     GRANTOR_NAME = Env("GRANTOR_NAME")

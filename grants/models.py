@@ -6,6 +6,7 @@ from grants.applications.models import (
     Application,
     ApplicationState,
     Attachment,
+    AttachmentBundle,
     BudgetLine,
     BudgetLineKind,
     CorrectionRequest,
@@ -57,7 +58,7 @@ from grants.reviews.models import (
 __all__ = [
     "ApiToken", "CommitteeSession", "ProgrammeFollow",
     "Applicant", "ApplicantKind", "ApplicantKinds", "Application", "ApplicationState", "AssignmentState",
-    "Attachment", "AuditEvent", "BudgetLine", "BudgetLineKind", "BudgetSection", "Call", "CallEnvelope",
+    "Attachment", "AttachmentBundle", "AuditEvent", "BudgetLine", "BudgetLineKind", "BudgetSection", "Call", "CallEnvelope",
     "CallFunder", "CallState", "ConflictOfInterest", "CorrectionRequest", "Criterion", "CriterionScore",
     "Decision", "DirectGrant", "EnvelopeMovement", "Invitation", "LegalForm", "Membership", "MembershipRole",
     "MovementKind", "Notification", "NotificationStatus", "Opinion", "Organisation", "Outcome",

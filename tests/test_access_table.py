@@ -48,6 +48,9 @@ ACCESS_TABLE: dict[str, Access | Token] = {
     "applications.attachments": Access.APPLICANT,
     "applications.budget": Access.APPLICANT,
     "applications.call_applications": Access.MANAGER,
+    "applications.bundle": Access.MANAGER,  # the committee's ZIP of a call's attachments
+    "applications.download_bundle": Access.MANAGER,
+    "applications.request_bundle": Access.MANAGER,
     # The applicant, the managers and the reviewers assigned to the dossier read its attachments.
     "applications.download_attachment": Access.AUTHENTICATED,
     "applications.identification": Access.APPLICANT,

@@ -35,6 +35,8 @@ def beat_schedule(scan_seconds: float, sweep_seconds: float = 3600) -> dict:
         # Stored files that no row names, older than STORAGE_ORPHAN_GRACE_SECONDS (an upload killed
         # between its file and its row), and unfinished writes (grants/stored_files.py).
         "sweep-stored-files": {"task": "grants.stored_files.sweep_stored_files", "schedule": float(sweep_seconds)},
+        # The committee's ZIPs past their expiry lose their row (then their file, at the next sweep).
+        "expire-attachment-bundles": {"task": "grants.applications.bundles.expire_bundles", "schedule": 3600.0},
     }
 
 
@@ -49,7 +51,7 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.conf.beat_schedule = beat_schedule(app.config["NOTIFICATION_SCAN_SECONDS"],
                                                 app.config["STORAGE_SWEEP_SECONDS"])
     celery_app.conf.include = ["grants.outbox.tasks", "grants.notifications.tasks", "grants.calls.tasks",
-                             "grants.stored_files"]
+                             "grants.stored_files", "grants.applications.bundles"]
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

@@ -223,3 +223,39 @@ class CorrectionRequest(db.Model):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     application = relationship("Application")
+
+
+class BundleState(StrEnum):
+    PENDING = "pending"  # asked for, the worker has not started
+    BUILDING = "building"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class AttachmentBundle(db.Model):
+    """A ZIP of every attachment of a call's dossiers, built by the worker for the committee
+    (grants/applications/bundles.py); its file is in the attachment storage until ``expires_at``."""
+
+    __tablename__ = "attachment_bundles"
+    __table_args__ = (
+        sa.CheckConstraint("files_done >= 0 AND files_done <= files_total", name="progress_within_total"),
+        sa.CheckConstraint("state != 'ready' OR (bundle_storage_key IS NOT NULL AND expires_at IS NOT NULL)",
+                           name="ready_has_file"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    state: Mapped[BundleState] = mapped_column(enum_type(BundleState, "bundle_state"), default=BundleState.PENDING)
+    files_total: Mapped[int] = mapped_column(default=0)
+    files_done: Mapped[int] = mapped_column(default=0)
+    files_missing: Mapped[int] = mapped_column(default=0)
+    bundle_storage_key: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    bundle_size_bytes: Mapped[int | None] = mapped_column(sa.BigInteger)
+    bundle_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    call = relationship("Call")
+    requested_by = relationship("User")

@@ -113,6 +113,8 @@ PAGE_OF_EVENT = {
     "review_due_soon": _assignment_page,
     "review_overdue": _assignment_page,
     "manager_digest": lambda context: url_for("home.dashboard", _external=False),
+    "attachment_bundle_ready": lambda context: url_for(
+        "applications.bundle", call_id=context["call"].id, bundle_id=context["bundle"].id, _external=False),
 }
 
 
