@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from grants.applications import bundles as services
-from grants.applications.models import ApplicationState, AttachmentBundle, BundleState
+from grants.applications.models import ApplicationState, Attachment, AttachmentBundle, BundleState
 from grants.database import db, utcnow
 from grants.outbox.models import Notification
 from grants.storage import attachment_storage
@@ -175,3 +175,28 @@ def test_the_list_of_dossiers_offers_the_zip(app, client, login_as, committee):
 def test_beat_expires_the_bundles_every_hour(app):
     entry = app.extensions["celery"].conf.beat_schedule["expire-attachment-bundles"]
     assert entry == {"task": "grants.applications.bundles.expire_bundles", "schedule": 3600.0}
+
+
+def test_the_list_offers_no_zip_while_no_submitted_dossier_has_a_file(app, client, login_as, dossier):
+    attach(dossier.application, dossier.statutes)  # a draft's file: not the committee's
+    login_as(ManagerFactory())
+    page = client.get(f"/gestion/appels/{dossier.call.id}/dossiers").get_data(as_text=True)
+    assert "pieces-zip" not in page
+
+
+def test_the_zip_is_streamed_to_the_object_store(app, committee, object_store, s3_bucket):
+    """On the S3 backend: the members are read from the bucket and the ZIP lands in it."""
+    from grants.storage import S3Storage
+
+    dossier, _second, manager = committee
+    local = attachment_storage()
+    store = S3Storage(object_store.client(), s3_bucket)
+    for attachment in db.session.scalars(db.select(Attachment)):
+        with local.open(attachment.storage_key) as stream:
+            store.put(attachment.storage_key, stream, sha256=attachment.sha256)
+    app.extensions["attachment_storage"] = store
+    bundle = build(services.request_bundle(dossier.call, actor=manager))
+    assert bundle.state == BundleState.READY and bundle.files_missing == 0
+    head = object_store.client().head_object(Bucket=s3_bucket, Key=bundle.bundle_storage_key)
+    assert head["ContentType"] == "application/zip" and head["ContentLength"] == bundle.bundle_size_bytes
+    assert len(bundle_zip(bundle).namelist()) == 3

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 
 from grants.access import Access, acting_user, allow
-from grants.applications import services
+from grants.applications import bundles, services
 from grants.applications.forms import CorrectionRequestForm
 from grants.applications.models import Application, ApplicationState
 from grants.applications.views.applicant import bp
@@ -76,5 +76,6 @@ def call_applications(call_id: int):
     call = db.get_or_404(Call, call_id)
     state = listed_state()
     return render_template("applications/manage/list.html", call=call, state=state, states=STATE_FILTERS,
+                           bundled_files=bundles.count_bundled(call),
                            applications=services.call_applications(call, state,
                                                                    page=request.args.get("page", 1, type=int)))
