@@ -18,9 +18,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import http.client
+import json
 import os
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +40,24 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 START, END = "<!-- storage:results:start -->", "<!-- storage:results:end -->"
 MiB = 1024 * 1024
 CHUNK = MiB
+
+
+# The worker's side of the ZIP bench, in a fresh process: the task as `celery worker` runs it.
+BUILD_IN_A_WORKER = """
+import json, re, sys, time
+from pathlib import Path
+from worker.app import flask_app
+from grants.applications.bundles import build_bundle
+
+def kib(field):
+    return int(re.search(field + r":\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1))
+
+before = kib("VmRSS")
+started = time.perf_counter()
+outcome = build_bundle.apply(args=[int(sys.argv[1])]).get()
+print(json.dumps({"outcome": outcome, "seconds": time.perf_counter() - started, "rss_before": before,
+                  "hwm": kib("VmHWM")}))
+"""
 
 
 def status_kib(pid: int, field: str) -> int:
@@ -133,6 +153,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size-mib", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--bundle-files", type=int, default=5, help="files of --size-mib in the ZIP bench")
     parser.add_argument("--postgres-url", default=os.environ.get(
         "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
@@ -144,6 +165,8 @@ def main() -> None:
     from flask_migrate import upgrade
 
     from grants import create_app
+    from grants.accounts.models import User
+    from grants.calls.models import Call, RequiredDocument
     from grants.database import db
     from grants.organisations.models import Applicant
     from grants.storage import S3Storage, new_key
@@ -154,6 +177,9 @@ def main() -> None:
     from tests.test_multi_node import Browser
 
     size = arguments.size_mib * MiB
+
+    def call_of(document_id: int) -> Call:
+        return db.session.get(RequiredDocument, document_id).call
     folder = Path(tempfile.mkdtemp(prefix="bench-storage-"))
     source = folder / "dossier.pdf"
     print(f"writing a {arguments.size_mib} MiB file …", flush=True)
@@ -179,6 +205,7 @@ def main() -> None:
                     Applicant.organisation_id == member.memberships[0].organisation_id))
                 application = ApplicationFactory(call=call, applicant=applicant, created_by=member)
                 email, application_id, document_id = member.email, application.id, document.id
+                member_id, applicant_id = member.id, applicant.id
                 db.session.remove()
 
             # The store alone: boto3's defaults (threads, 8 MiB parts), then the app's S3Storage here.
@@ -206,7 +233,7 @@ def main() -> None:
 
             port_env = {key_: str(value) for key_, value in settings.items()}
             env = production_environment(url, arguments.redis_url, folder / "instance",
-                                         CELERY_QUEUE=f"bench-{uuid.uuid4().hex[:8]}", GUNICORN_TIMEOUT="600",
+                                         CELERY_QUEUE=f"bench-{uuid.uuid4().hex[:8]}", GUNICORN_TIMEOUT="600", SERVER_NAME="subventia.bench",
                                          **port_env)
             with gunicorn_server(env, folder / "gunicorn.log", workers=1, config="deploy/gunicorn.conf.py") as base:
                 port = int(base.rsplit(":", 1)[1])
@@ -238,7 +265,41 @@ def main() -> None:
                     figures.setdefault("download through the app", []).append(
                         download_through_app(base, cookies(), f"{pieces}/{attachment_id}", size))
                 hwm_download = status_kib(worker, "VmHWM")
+
+            # The committee's ZIP of --bundle-files submitted dossiers with one such file each, built by
+            # the worker's task in a process of its own (its peak memory is the figure).
             with app.app_context():
+                from grants.applications.bundles import request_bundle
+                from grants.applications.models import (
+                    ApplicationState,
+                    Attachment,
+                    AttachmentBundle,
+                )
+
+                for number in range(arguments.bundle_files):
+                    dossier = ApplicationFactory(call=call_of(document_id), applicant=db.session.get(
+                        Applicant, applicant_id), created_by=db.session.get(User, member_id), state=ApplicationState.SUBMITTED,
+                        reference=f"BENCH-2026-{number + 1:04d}", submitted_at=datetime.now(UTC))
+                    key = new_key()
+                    with source.open("rb") as stream:
+                        storage.put(key, stream, content_type="application/pdf", sha256=digest)
+                    db.session.add(Attachment(application_id=dossier.id, required_document_id=document_id,
+                                              original_filename="dossier.pdf", storage_key=key,
+                                              content_type="application/pdf", size_bytes=size, sha256=digest,
+                                              uploaded_by_id=member_id))
+                db.session.commit()
+                bundle_id = request_bundle(call_of(document_id), actor=db.session.get(User, member_id)).id
+                db.session.commit()
+                db.session.remove()
+            child = subprocess.run([sys.executable, "-c", BUILD_IN_A_WORKER, str(bundle_id)], cwd=ROOT, env=env,
+                                   capture_output=True, text=True)
+            if child.returncode:
+                raise RuntimeError(f"the ZIP build failed: {child.stderr[-3000:]}")
+            built = json.loads(child.stdout.strip().splitlines()[-1])
+            with app.app_context():
+                bundle = db.session.get(AttachmentBundle, bundle_id)
+                zip_mib = bundle.bundle_size_bytes / MiB
+                db.session.remove()
                 db.engine.dispose()
     finally:
         with admin.connect() as connection:
@@ -270,12 +331,19 @@ def main() -> None:
         "| transfer | MiB/s |",
         "| --- | ---: |",
         *(f"| {label} | {rate(key)} |" for label, key in rows),
+        f"| the committee's ZIP: {arguments.bundle_files} files of {arguments.size_mib} MiB read from the store, "
+        f"written to a temporary file, streamed back to the store (the worker's task, {built['seconds']:.0f} s) "
+        f"| {zip_mib / built['seconds']:,.0f} |",
         "",
         f"gunicorn worker memory: {rss_before / 1024:,.0f} MiB resident before the uploads; peak (VmHWM) "
         f"**{hwm_upload / 1024:,.0f} MiB** after {arguments.rounds} uploads of {arguments.size_mib} MiB, "
         f"**{hwm_download / 1024:,.0f} MiB** after {arguments.rounds} downloads: the file never sits in memory "
         "(Werkzeug spools the upload to a temporary file; at most 4 parts of 8 MiB are read ahead for the store; "
         "downloads go out in chunks).",
+        "",
+        f"Worker building the {zip_mib:,.0f} MiB ZIP (task outcome: {built['outcome']}): {built['rss_before'] / 1024:,.0f} MiB "
+        f"resident before, peak (VmHWM) **{built['hwm'] / 1024:,.0f} MiB**: each member is copied in 1 MiB chunks "
+        "and the ZIP goes to the store in 8 MiB parts.",
         "",
     ])
     print(text)
