@@ -35,6 +35,7 @@ from grants.calls.models import (
     ProgrammeFollow,
     RequiredDocument,
 )
+from grants.conventions.models import Convention, SignatureMethod
 from grants.organisations.models import (
     Applicant,
     ApplicantKind,
@@ -63,5 +64,5 @@ __all__ = [
     "Decision", "DirectGrant", "EnvelopeMovement", "Invitation", "LegalForm", "Membership", "MembershipRole",
     "MovementKind", "Notification", "NotificationStatus", "Opinion", "Organisation", "Outcome",
     "PaymentTranche", "Programme", "ProgrammeBudget", "ReferenceCounter", "RequiredDocument", "Review", "ReviewAssignment",
-    "LoginSession", "ReviewState", "StaffRole", "User",
+    "LoginSession", "ReviewState", "StaffRole", "User", "Convention", "SignatureMethod",
 ]

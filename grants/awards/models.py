@@ -66,6 +66,9 @@ class Decision(db.Model):
     committee_session_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("committee_sessions.id"), index=True
     )
+    # Set by grants.conventions when a manager countersigns the award's convention: no payment before
+    # it where a convention is required (see services.convention_required).
+    convention_countersigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     application = relationship("Application")
     decided_by = relationship("User")

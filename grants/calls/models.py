@@ -129,6 +129,7 @@ class Call(db.Model):
         sa.CheckConstraint(
             "max_share_of_cost > 0 AND max_share_of_cost <= 1", name="max_share_is_a_fraction"
         ),
+        sa.CheckConstraint("advance_share >= 0 AND advance_share <= 1", name="advance_share_is_a_fraction"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -156,6 +157,11 @@ class Call(db.Model):
     show_review_comments: Mapped[bool] = mapped_column(default=False)
     # The call asks each dossier how many young people the project reaches (youth programmes report it).
     asks_young_people_count: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Conventions (grants.conventions): every award from CONVENTION_THRESHOLD needs one; below it, only
+    # where the call asks. The advance, paid on the countersigned convention, is this share of the award;
+    # the balance is paid on the final report.
+    convention_below_threshold: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    advance_share: Mapped[Decimal] = mapped_column(sa.Numeric(5, 4), default=Decimal("0.3"), server_default="0.3")
     # Reviews of one application whose normalised scores (0–100) spread wider than this are flagged
     # for discussion in committee.
     disagreement_threshold: Mapped[Decimal] = mapped_column(
