@@ -13,6 +13,7 @@ in-process, mail written to ``instance/outbox/`` as .eml files, no Redis nor Pos
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -151,6 +152,9 @@ class Config:
     # deployment names itself (production requires both); the demo's funder is in grants/demo/settings.py.
     GRANTOR_NAME = Env("GRANTOR_NAME")
     GRANTOR_SIRET = Env("GRANTOR_SIRET")
+    # From this amount an award needs a signed convention before any payment (French law: décret
+    # n° 2001-495, 23 000 €); below it, only on the calls that ask for one (grants.conventions).
+    CONVENTION_THRESHOLD = Env("CONVENTION_THRESHOLD", default=Decimal("23000"), parse=Decimal)
 
     # Flask-Mailman
     MAIL_BACKEND = Env("MAIL_BACKEND", default="smtp")

@@ -24,6 +24,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.exc import IntegrityError
@@ -372,11 +373,21 @@ def cancel_award(decision: Decision, *, actor, reason: str, recover_paid: bool =
     return decision
 
 
+def convention_required(decision: Decision) -> bool:
+    """An award needs a convention from ``CONVENTION_THRESHOLD``, or below it where its call asks."""
+    return (decision.amount is not None and decision.amount >= current_app.config["CONVENTION_THRESHOLD"]) \
+        or decision.application.call.convention_below_threshold
+
+
 def record_payment(decision: Decision, *, amount, tranche, actor, paid_on: date, reason: str = "") -> EnvelopeMovement:
     """Record a payment tranche (avance, acompte, solde): the award's paid and the envelope's paid
     rise by conditional UPDATEs that never let paid pass what is awarded. An advance comes first; a
-    balance closes the award (nothing is paid after it). Nothing is paid to a payee without an IBAN."""
+    balance closes the award (nothing is paid after it). Nothing is paid to a payee without an IBAN,
+    nor before the countersignature of the award's convention where one is required."""
     _ensure_active_award(decision)
+    if decision.convention_countersigned_at is None and convention_required(decision):
+        raise DomainError(_("Aucun versement avant la contresignature de la convention de cette subvention."),
+                          field="tranche")
     applicant = decision.application.applicant
     if not applicant.payee_iban:
         raise MissingBankDetails(applicant.display_name, individual=applicant.organisation is None)

@@ -1,0 +1,65 @@
+"""The convention pages: the beneficiary reads and signs, the manager generates, records a scan and
+countersigns; another association never reaches them (404)."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+from grants.conventions import services
+from grants.database import db
+from grants.models import Convention
+from tests.audit.test_log_in_words import text
+from tests.conventions.conftest import owner_of
+from tests.factories import member_of
+
+
+def test_the_manager_generates_and_the_representative_signs_in_pages(award, manager, client, login_as):
+    application_id = award.application_id
+    login_as(manager)
+    page = client.get(f"/gestion/dossiers/{application_id}/convention")
+    assert page.status_code == 200 and "Générer la convention" in page.get_data(as_text=True)
+    assert client.post(f"/gestion/dossiers/{application_id}/convention/generer").status_code == 302
+    convention = db.session.scalar(db.select(Convention))
+    client.get("/deconnexion")
+
+    login_as(owner_of(award))
+    page = text(client.get(f"/dossiers/{application_id}/convention"))
+    assert "25 000,00" in page and convention.pdf_sha256 in page
+    download = client.get(f"/dossiers/{application_id}/convention/1.pdf")
+    assert download.status_code == 200 and download.data.startswith(b"%PDF-")
+    refused = client.post(f"/dossiers/{application_id}/convention/signer", data={"sha256": convention.pdf_sha256})
+    assert refused.status_code == 422 and "consentement" in text(refused)
+    signed = client.post(f"/dossiers/{application_id}/convention/signer",
+                         data={"sha256": convention.pdf_sha256, "consent": "y"})
+    assert signed.status_code == 302
+    db.session.refresh(convention)
+    assert convention.signed_by_id == owner_of(award).id
+    client.get("/deconnexion")
+
+    login_as(manager)
+    assert client.post(f"/gestion/dossiers/{application_id}/convention/contresigner").status_code == 302
+    db.session.refresh(award)
+    assert award.convention_countersigned_at is not None
+
+
+def test_another_association_never_reaches_the_convention(award, manager, client, login_as):
+    services.generate(award, actor=manager)
+    db.session.commit()
+    application_id = award.application_id
+    login_as(member_of())
+    assert client.get(f"/dossiers/{application_id}/convention").status_code == 404
+    assert client.get(f"/dossiers/{application_id}/convention/1.pdf").status_code == 404
+    assert client.post(f"/dossiers/{application_id}/convention/signer",
+                       data={"sha256": "0" * 64, "consent": "y"}).status_code == 404
+
+
+def test_a_scan_that_is_not_a_pdf_is_refused_in_the_page(award, manager, client, login_as):
+    services.generate(award, actor=manager)
+    db.session.commit()
+    login_as(manager)
+    response = client.post(f"/gestion/dossiers/{award.application_id}/convention/scan",
+                           data={"scan": (io.BytesIO(b"hello"), "scan.pdf")}, content_type="multipart/form-data")
+    assert response.status_code == 422 and "doit être un fichier PDF" in text(response)
+    assert db.session.scalar(db.select(Convention)).signed_at is None
+    assert award.amount == Decimal("25000.00")
