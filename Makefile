@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TRANSLATIONS := grants/translations
 
-.PHONY: run test install translations lint browser clean
+.PHONY: run test install translations lint browser pdf-libraries clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ install: $(STAMP)
 translations: install
 	$(BIN)/pybabel compile --use-fuzzy --statistics -d $(TRANSLATIONS)
 
-run: translations
+run: translations pdf-libraries
 	SUBVENTIA_CONFIG=development $(BIN)/flask --app wsgi db upgrade
 	SUBVENTIA_CONFIG=development $(BIN)/flask --app wsgi demo seed
 	SUBVENTIA_CONFIG=development $(BIN)/python -m worker.embedded
@@ -38,7 +38,16 @@ browser:
 	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; } \
 	  || echo "Chromium is not installed: the end-to-end tests (tests/e2e) will be skipped"
 
-test: translations lint browser
+# WeasyPrint's system libraries (the conventions' PDFs): Pango, HarfBuzz and fonts, installed where
+# missing when we are root; elsewhere install them with your system's packages.
+pdf-libraries:
+	@ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libpango-1.0-0 \
+	     libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core; } \
+	  || echo "Pango is not installed: generating a convention's PDF will fail (see README, Conventions)"
+
+test: translations lint browser pdf-libraries
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
 
 clean:

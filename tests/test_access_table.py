@@ -107,6 +107,16 @@ ACCESS_TABLE: dict[str, Access | Token] = {
     "calls.remove_document": Access.MANAGER,
     "calls.set_authorisation": Access.MANAGER,
     "calls.unpublish": Access.MANAGER,
+    # Conventions: the beneficiary reads and its legal representative signs (the service checks who);
+    # the managers generate, record a scan, countersign; both download the PDFs (ownership checked).
+    "conventions.countersign": Access.MANAGER,
+    "conventions.generate": Access.MANAGER,
+    "conventions.manage": Access.MANAGER,
+    "conventions.pdf": Access.AUTHENTICATED,
+    "conventions.scan": Access.AUTHENTICATED,
+    "conventions.show": Access.APPLICANT,
+    "conventions.sign": Access.APPLICANT,
+    "conventions.upload_scan": Access.MANAGER,
     # Home pages: the landing page for anyone, each role's own dashboard.
     "home.dashboard": Access.AUTHENTICATED,
     "home.index": Access.PUBLIC,
