@@ -30,6 +30,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from grants.calls.models import SECTION_LABELS, ApplicantKinds, BudgetSection, FileKind
 from grants.form_fields import (
+    BoundedDecimalField,
     LocalDateTimeField,
     MoneyField,
     PercentField,
@@ -53,6 +54,12 @@ APPLICANT_KIND_LABELS = {
     ApplicantKinds.INDIVIDUALS: _l("Des particuliers (par exemple des demandeurs d'emploi)"),
     ApplicantKinds.BOTH: _l("Les deux"),
 }
+
+
+class AdvancePercentField(BoundedDecimalField):
+    """The advance's share of an award, in percent: 0 (all on the final report) to 100."""
+
+    low, high = Decimal("0"), Decimal("100")
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -121,6 +128,9 @@ class CallForm(FlaskForm):
     blind_review = BooleanField(_l("Évaluation en aveugle (un évaluateur ne voit les notes des autres qu'après avoir rendu la sienne)"))
     show_review_comments = BooleanField(_l("Les porteurs de projet voient les commentaires des évaluateurs"))
     asks_young_people_count = BooleanField(_l("Demander le nombre de jeunes touchés par le projet"))
+    convention_below_threshold = BooleanField(_l("Une convention pour toute subvention, même sous le seuil légal"))
+    advance_percent = AdvancePercentField(_l("Avance versée à la signature de la convention (%)"), default=Decimal("30"),
+                                          validators=[Optional()])
 
     def validate_reminder_offsets(self, field):
         try:
@@ -158,6 +168,10 @@ class CallForm(FlaskForm):
             "blind_review": self.blind_review.data,
             "show_review_comments": self.show_review_comments.data,
             "asks_young_people_count": self.asks_young_people_count.data,
+            "convention_below_threshold": self.convention_below_threshold.data,
+            # Left empty: the call's present share (30 % for a new call).
+            **({} if self.advance_percent.data is None else
+               {"advance_share": (self.advance_percent.data / 100).quantize(Decimal("0.0001"))}),
         }
 
     def envelopes(self) -> dict[BudgetSection, Decimal]:
@@ -170,12 +184,13 @@ class CallForm(FlaskForm):
         """Prefill an edit form from a call (GET)."""
         for name in ("title", "slug", "reference_prefix", "year", "summary", "description", "eligibility_rules",
                      "opens_at", "closes_at", "min_grant", "max_grant", "blind_review", "show_review_comments",
-                     "asks_young_people_count"):
+                     "asks_young_people_count", "convention_below_threshold"):
             getattr(self, name).data = getattr(call, name)
         self.applicant_kinds.data = call.applicant_kinds.value
         self.eligible_legal_forms.data = list(call.eligible_legal_forms or [])
         self.partner_regions.data = "\n".join(call.partner_regions or [])
         self.max_share_percent.data = (call.max_share_of_cost * 100).quantize(Decimal("0.01"))
+        self.advance_percent.data = (call.advance_share * 100).quantize(Decimal("0.01"))
         self.reminder_offsets.data = ", ".join(str(d) for d in call.reminder_offsets_days or [])
         for section in BudgetSection:
             envelope = call.envelope_for(section)

@@ -51,6 +51,7 @@ SETTINGS_COPIED_BY_CLONE = (
     "programme_id", "reference_prefix", "summary", "description", "eligibility_rules", "applicant_kinds",
     "eligible_legal_forms", "partner_regions", "min_grant", "max_grant", "max_share_of_cost",
     "reminder_offsets_days", "blind_review", "show_review_comments", "asks_young_people_count",
+    "convention_below_threshold", "advance_share",
 )
 
 
