@@ -36,6 +36,8 @@ def seed_awards(seed) -> None:
             continue
         for envelope in call.envelopes:
             _hold_committee(seed, call, envelope.section, manager)
+    from grants.demo.conventions import seed_conventions  # noqa: PLC0415 — after the committees' awards
+    seed_conventions(seed, manager)
     _pay_advances(seed, manager)
 
 
@@ -61,6 +63,8 @@ def _pay_advances(seed, manager) -> None:
                                   Decision.amount > 0, Decision.id.not_in(paid)).order_by(Decision.id)
     ).all()
     for decision in awards:
+        if decision.convention_countersigned_at is None and services.convention_required(decision):
+            continue  # its convention awaits signature: no advance before (grants.demo.conventions)
         advance = (decision.amount * ADVANCE_SHARE).quantize(Decimal("1"), rounding=ROUND_DOWN)
         if advance <= 0:
             continue

@@ -54,7 +54,7 @@ KIND_LABELS = {
     "reviews": ("évaluation", "évaluations"), "criterion_scores": ("note par critère", "notes par critère"),
     "committee_sessions": ("commission", "commissions"), "decisions": ("décision", "décisions"),
     "envelope_movements": ("mouvement du grand livre", "mouvements du grand livre"),
-    "payments": ("versement", "versements"),
+    "payments": ("versement", "versements"), "conventions": ("convention", "conventions"),
 }
 
 
