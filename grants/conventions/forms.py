@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField
-from wtforms.validators import InputRequired, Length, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 
 
 class GenerateForm(FlaskForm):
@@ -18,7 +18,8 @@ class SignForm(FlaskForm):
     # The hash of the PDF the signer was shown: what is signed is what was seen.
     sha256 = HiddenField(validators=[InputRequired(), Length(min=64, max=64), Regexp(r"^[0-9a-f]{64}$")])
     consent = BooleanField(_l("J'ai lu la convention et je la signe au nom du bénéficiaire, en tant que son "
-                              "représentant légal."))
+                              "représentant légal."),
+                           validators=[DataRequired(_l("Cochez la case pour donner votre consentement à la signature."))])
 
 
 class ScanForm(FlaskForm):

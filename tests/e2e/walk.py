@@ -202,6 +202,8 @@ def single_values(arguments: set, role: str, accounts: dict, endpoint: str, secr
                 sa.select(Membership.organisation_id).join(User, User.id == Membership.user_id)
                 .where(User.email == email).limit(1)) or db.session.scalar(
                 sa.select(Membership.organisation_id).order_by(Membership.id).limit(1))
+        elif argument == "version":  # a convention's first version (grants.conventions)
+            values[argument] = 1
         elif argument == "year":
             values[argument] = datetime.now(local_zone()).year
         elif argument == "token" and endpoint in TOKEN_LINKS:
