@@ -53,6 +53,12 @@ WITHOUT_A_FORM = {
     "applications.remove_attachment": "a draft with an uploaded file (uploads are fuzzed by the attachment tests)",
     "applications.start": "a call open to an applicant with several applicant identities to choose from",
     "awards.recover": "a grant already paid (recovery of what was paid)",
+    "conventions.countersign": "a convention signed and not yet countersigned: the demo's are countersigned or "
+                               "await their signature; only a button, tested in tests/conventions/",
+    "conventions.generate": "an award needing a convention that has none (the demo generates them all); only a "
+                            "button, tested in tests/conventions/",
+    "conventions.sign": "a convention awaiting the signature of the fuzzed member's own organisation (the demo's "
+                        "awaiting one is another association's); its hash and consent are refused in tests/conventions/",
     "calls.publish": "a draft call complete enough to publish (grid, envelope): the demo's calls are published",
     "calls.close": "an open call past its closing date and not yet closed by the scheduler",
     "reviews.autosave": "the scoring form posted by static/js/review_draft.js: the same fields as reviews.assignment, "
@@ -143,7 +149,8 @@ def url_arguments(app, rule) -> list[dict]:
     if not rule.arguments:
         return [{}]
     from grants.accounts.services import make_reset_token
-    from grants.calls.models import Call
+    from grants.calls.models import Call, Criterion
+    from grants.calls.services import criteria_locked
     from grants.organisations.services import invitation_token
 
     arguments = sorted(rule.arguments)
@@ -160,6 +167,8 @@ def url_arguments(app, rule) -> list[dict]:
     if model is None:  # a year, a file name: pages without forms
         return []
     rows = db.session.scalars(sa.select(model).order_by(model.id)).all()
+    if model is Criterion:  # the editable grids first: only their pages hold the criterion's form
+        rows.sort(key=lambda criterion: criteria_locked(criterion.call))
     values = []
     for row in rows:
         value = {last: row.id}

@@ -493,7 +493,7 @@ def open_and_close_due_calls(now: datetime | None = None) -> dict:
 # --- Criteria grid, documents to provide, co-funders --------------------------------------------
 
 
-def _ensure_grid_editable(call: Call) -> None:
+def ensure_grid_editable(call: Call) -> None:
     if criteria_locked(call):
         raise DomainError(_("La grille est verrouillée : une évaluation a déjà été rendue sur cet appel, "
                             "et les notes doivent rester comparables."))
@@ -512,7 +512,7 @@ def _check_criterion(weight, scale_max: int) -> Decimal:
 
 def add_criterion(call: Call, *, name: str, guidance: str, weight, scale_max: int, actor) -> Criterion:
     """Add a criterion at the end of the grid, while the grid is not locked."""
-    _ensure_grid_editable(call)
+    ensure_grid_editable(call)
     weight = _check_criterion(weight, scale_max)
     position = max((c.position for c in call.criteria), default=-1) + 1
     criterion = Criterion(call=call, position=position, name=name.strip(), guidance=guidance.strip(),
@@ -524,7 +524,7 @@ def add_criterion(call: Call, *, name: str, guidance: str, weight, scale_max: in
 
 
 def update_criterion(criterion: Criterion, *, name: str, guidance: str, weight, scale_max: int, actor) -> Criterion:
-    _ensure_grid_editable(criterion.call)
+    ensure_grid_editable(criterion.call)
     criterion.weight = _check_criterion(weight, scale_max)
     criterion.name, criterion.guidance, criterion.scale_max = name.strip(), guidance.strip(), int(scale_max)
     record_event("call.criterion_updated", actor=actor, subject=criterion.call, criterion=criterion.name)
@@ -534,7 +534,7 @@ def update_criterion(criterion: Criterion, *, name: str, guidance: str, weight, 
 
 def move_criterion(criterion: Criterion, offset: int, *, actor) -> None:
     """Swap a criterion with its neighbour above (offset -1) or below (+1)."""
-    _ensure_grid_editable(criterion.call)
+    ensure_grid_editable(criterion.call)
     grid = list(criterion.call.criteria)
     index = grid.index(criterion)
     other = index + offset
@@ -549,7 +549,7 @@ def move_criterion(criterion: Criterion, offset: int, *, actor) -> None:
 
 def remove_criterion(criterion: Criterion, *, actor) -> None:
     call = criterion.call
-    _ensure_grid_editable(call)
+    ensure_grid_editable(call)
     record_event("call.criterion_removed", actor=actor, subject=call, criterion=criterion.name)
     call.criteria.remove(criterion)
     db.session.flush()

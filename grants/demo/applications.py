@@ -7,6 +7,8 @@ dossier per association and call, amounts within each call's range and share of 
 
 from __future__ import annotations
 
+from grants.demo.content import REVIEWER_1, REVIEWER_2
+
 MORE_APPLICATIONS = [
     # --- Solidaires Ici Solidaires Ailleurs (1 500 € – 15 000 €, half the cost at most)
     {"call": "SISA", "applicant": "bassin-minier", "by": "thomas.lemaire@jeunes-bassin-minier.example.org",
@@ -67,6 +69,20 @@ MORE_APPLICATIONS = [
      "story": "draft", "days": -1, "title": "Cinéma en plein air au parc Barbieux",
      "summary": "Quatre projections gratuites, précédées de courts-métrages tournés par les jeunes du quartier.",
      "places": "Roubaix", "total": 8000, "asked": 5000},
+    # --- The flagship SISA grant, decided early (a rolling decision on screening, before the call closes): its convention
+    # signed online and countersigned, its advance paid (grants.demo.conventions). Listed last so that the
+    # ids of the dossiers above stay as they were.
+    {"call": "SISA", "applicant": "provinces", "by": "karim.boukhris@mq-provinces.example.org",
+     "story": "awarded", "days": -40, "title": "Cantines scolaires solidaires Arras – Kayes",
+     "summary": "Équiper deux cantines scolaires du cercle de Kayes et jumeler leurs écoles avec trois écoles d'Arras.",
+     "partner_region": "Kayes", "total": 26000, "asked": 13000, "beneficiaries": 900,
+     "co_funders": [("Ville d'Arras", 3000)],
+     "reviews": {REVIEWER_1: {"due": -20, "scores": [5, 4, 4, 5, 4], "opinion": "fund",
+                              "comment": "Partenariat ancien et solide ; volet éducatif ici bien construit."},
+                 REVIEWER_2: {"due": -20, "scores": [4, 4, 5, 4, 4], "opinion": "fund",
+                              "comment": "Budget clair ; comités de parents impliqués des deux côtés."}},
+     "decided": -12, "awarded": 13000,
+     "decision_reason": "Commission permanente : subvention de 13 000 € en fonctionnement."},
 ]
 
 

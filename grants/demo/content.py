@@ -303,20 +303,7 @@ INDIVIDUALS = [
 # ``days``: submission day relative to today (the day the draft was last worked on, for drafts).
 # Listed in submission order within each call, so references follow the order of arrival.
 APPLICATIONS = [
-    # --- SISA, open: an award decided early (the flagship grant: its convention signed and countersigned,
-    # the advance paid — grants.demo.conventions), a withdrawal, a request for corrections, a dossier
-    # awaiting screening, a draft
-    {"call": "SISA", "applicant": "provinces", "by": "karim.boukhris@mq-provinces.example.org",
-     "story": "awarded", "days": -40, "title": "Cantines scolaires solidaires Arras – Kayes",
-     "summary": "Équiper deux cantines scolaires du cercle de Kayes et jumeler leurs écoles avec trois écoles d'Arras.",
-     "partner_region": "Kayes", "total": 26000, "asked": 13000, "beneficiaries": 900,
-     "co_funders": [("Ville d'Arras", 3000)],
-     "reviews": {REVIEWER_1: {"due": -20, "scores": [5, 4, 4, 5, 4], "opinion": "fund",
-                              "comment": "Partenariat ancien et solide ; volet éducatif ici bien construit."},
-                 REVIEWER_2: {"due": -20, "scores": [4, 4, 5, 4, 4], "opinion": "fund",
-                              "comment": "Budget clair ; comités de parents impliqués des deux côtés."}},
-     "decided": -12, "awarded": 13000,
-     "decision_reason": "Commission permanente : subvention de 13 000 € en fonctionnement."},
+    # --- SISA, open: a withdrawal, a request for corrections, a dossier awaiting screening, a draft
     {"call": "SISA", "applicant": "roubaix", "by": "yacine.haddad@roubaix-nord-sud.example.org",
      "story": "withdrawn", "days": -20, "title": "Formation d'animateurs de santé communautaire à Matam",
      "summary": "Former vingt animateurs de santé dans cinq villages du département de Matam.",

@@ -36,6 +36,12 @@ def criterion_fields(form: CriterionForm) -> dict:
 @allow(Access.MANAGER)
 def add_criterion(call_id: int):
     call = db.get_or_404(Call, call_id)
+    try:
+        services.ensure_grid_editable(call)
+    except DomainError as error:
+        # A locked grid's page holds no criterion form to show field errors under: said on the call's page.
+        flash(error.message, "error")
+        return to_manage_page(call.id, "grille")
     form = CriterionForm(prefix="critere")
     errors = []
     if form.validate_on_submit():
