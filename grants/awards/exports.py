@@ -220,7 +220,9 @@ def _call_award_rows(start: datetime, end: datetime) -> list[dict[str, str]]:
         decided_on = to_local(decision.decided_at).date()
         paid_on = payments.get(decision.id, [])
         published.append({
-            "dateConvention": decided_on.isoformat(),
+            # The convention's date (its countersignature) where there is one, else the decision's.
+            "dateConvention": (to_local(decision.convention_countersigned_at).date()
+                               if decision.convention_countersigned_at else decided_on).isoformat(),
             "referenceDecision": application.reference or "",
             **_beneficiary_columns(application.applicant.organisation),
             "objet": (application.title or call.title)[:SCDL_OBJECT_MAX],
