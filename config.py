@@ -13,8 +13,8 @@ in-process, mail written to ``instance/outbox/`` as .eml files, no Redis nor Pos
 from __future__ import annotations
 
 import secrets
-from decimal import Decimal
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from pathlib import Path
 
 from grants.demo import settings as demo
