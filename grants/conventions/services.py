@@ -36,7 +36,7 @@ from grants.database import db, utcnow
 from grants.errors import DomainError
 from grants.organisations.models import Membership, MembershipRole
 from grants.outbox.services import queue_email
-from grants.storage import attachment_storage
+from grants.storage import StorageUnavailable, attachment_storage
 
 CENT = Decimal("0.01")
 SCAN_MAX_BYTES_SETTING = "MAX_UPLOAD_BYTES"
@@ -97,9 +97,25 @@ def stored_sha256(key: str) -> str | None:
     return digest.hexdigest()
 
 
-def pdf_intact(convention: Convention) -> bool:
-    """The stored PDF is the one generated (its hash is the recorded one)."""
-    return stored_sha256(convention.pdf_storage_key) == convention.pdf_sha256
+def pdf_intact(convention: Convention) -> bool | None:
+    """The stored PDF is the one generated (its hash is the recorded one); None while the store is out
+    of reach."""
+    try:
+        return stored_sha256(convention.pdf_storage_key) == convention.pdf_sha256
+    except StorageUnavailable:
+        return None
+
+
+def _checked_pdf_sha256(convention: Convention) -> str | None:
+    try:
+        return stored_sha256(convention.pdf_storage_key)
+    except StorageUnavailable:
+        raise _storage_unavailable() from None
+
+
+def _storage_unavailable(field: str | None = None) -> ConventionRefused:
+    return ConventionRefused(_("Le stockage des fichiers est momentanément indisponible : réessayez dans "
+                               "quelques minutes."), field=field)
 
 
 def open_pdf(convention: Convention):
@@ -169,6 +185,14 @@ def render_pdf(terms: ConventionTerms) -> bytes:
 # --- Generating -------------------------------------------------------------------------------
 
 
+def _store(stream, sha256: str, *, field: str | None) -> str:
+    """Store a PDF (its hash checked by the store); a store out of reach is a refusal, nothing written."""
+    try:
+        return attachment_storage().save(stream, content_type="application/pdf", sha256=sha256)
+    except StorageUnavailable:
+        raise _storage_unavailable(field) from None
+
+
 def _applicant_users(decision: Decision) -> list[User]:
     return [user for user in decision.application.applicant.acting_users() if user.active]
 
@@ -197,7 +221,7 @@ def generate(decision: Decision, *, actor) -> Convention:
                             representative=representative, grantor_name=current_app.config["GRANTOR_NAME"] or "",
                             grantor_siret=current_app.config["GRANTOR_SIRET"] or "", generated_at=now)
     pdf = render_pdf(terms)
-    key = attachment_storage().save(io.BytesIO(pdf))
+    key = _store(io.BytesIO(pdf), hashlib.sha256(pdf).hexdigest(), field=None)
     convention = Convention(decision_id=decision.id, version=version, amount=decision.amount,
                             previous_amount=previous_amount, advance=advance, pdf_storage_key=key,
                             pdf_sha256=hashlib.sha256(pdf).hexdigest(), generated_by_id=actor.id, generated_at=now)
@@ -254,7 +278,7 @@ def sign(convention: Convention, *, user, consent: bool, seen_sha256: str) -> Co
         raise ConventionRefused(_("Cochez la case pour donner votre consentement à la signature."), field="consent")
     if convention.signed:
         raise ConventionRefused(_("Cette convention est déjà signée."))
-    actual = stored_sha256(convention.pdf_storage_key)
+    actual = _checked_pdf_sha256(convention)
     if actual != convention.pdf_sha256:
         raise _tampered()
     if seen_sha256 != convention.pdf_sha256:
@@ -294,7 +318,7 @@ def upload_scan(convention: Convention, *, stream, actor) -> Convention:
         raise ConventionRefused(_("Le fichier est trop volumineux."), field="scan")
     digest = hashlib.sha256(stream.read()).hexdigest()
     stream.seek(0)
-    key = attachment_storage().save(stream)
+    key = _store(stream, digest, field="scan")
     if not _signed_update(convention, signed_at=utcnow(), signed_by_id=actor.id, signature_method=SignatureMethod.SCAN,
                           signed_sha256=digest, scan_storage_key=key):
         attachment_storage().delete(key)
@@ -311,7 +335,7 @@ def countersign(convention: Convention, *, actor) -> Convention:
     _ensure_current(convention)
     if not convention.signed:
         raise ConventionRefused(_("La convention doit être signée par le bénéficiaire avant la contresignature."))
-    if convention.signature_method == SignatureMethod.ONLINE and not pdf_intact(convention):
+    if convention.signature_method == SignatureMethod.ONLINE and _checked_pdf_sha256(convention) != convention.pdf_sha256:
         raise _tampered()
     now = utcnow()
     done = db.session.execute(

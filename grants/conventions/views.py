@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import NotFound, ServiceUnavailable
 
 from grants.access import Access, acting_user, allow
 from grants.applications.models import Application
@@ -19,6 +19,9 @@ from grants.conventions.models import Convention
 from grants.database import db
 from grants.errors import DomainError
 from grants.form_errors import refuse
+from grants.storage import StorageUnavailable
+
+STORAGE_RETRY_AFTER_SECONDS = 30
 
 bp = Blueprint("conventions", __name__)
 
@@ -122,6 +125,8 @@ def pdf(application_id: int, version: int):
         stream = services.open_pdf(convention)
     except FileNotFoundError:
         raise NotFound() from None
+    except StorageUnavailable:
+        raise ServiceUnavailable(retry_after=STORAGE_RETRY_AFTER_SECONDS) from None
     return _download(stream, f"convention-{application.reference}-v{version}.pdf", convention.pdf_sha256)
 
 
@@ -138,6 +143,8 @@ def scan(application_id: int, version: int):
         stream = services.open_scan(convention)
     except FileNotFoundError:
         raise NotFound() from None
+    except StorageUnavailable:
+        raise ServiceUnavailable(retry_after=STORAGE_RETRY_AFTER_SECONDS) from None
     return _download(stream, f"convention-{application.reference}-v{version}-signee.pdf", convention.signed_sha256)
 
 
