@@ -63,3 +63,25 @@ def test_a_scan_that_is_not_a_pdf_is_refused_in_the_page(award, manager, client,
     assert response.status_code == 422 and "doit être un fichier PDF" in text(response)
     assert db.session.scalar(db.select(Convention)).signed_at is None
     assert award.amount == Decimal("25000.00")
+
+
+def test_a_store_out_of_reach_is_a_503_and_a_refused_signature(award, manager, client, login_as, monkeypatch):
+    from grants.storage import StorageUnavailable, attachment_storage
+
+    convention = services.generate(award, actor=manager)
+    db.session.commit()
+    storage = attachment_storage()
+
+    def unreachable(key):
+        raise StorageUnavailable("down")
+
+    monkeypatch.setattr(storage, "open", unreachable)
+    login_as(owner_of(award))
+    response = client.get(f"/dossiers/{award.application_id}/convention/1.pdf")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    page = client.get(f"/dossiers/{award.application_id}/convention")
+    assert page.status_code == 200 and "ne correspond plus" not in text(page)
+    refused = client.post(f"/dossiers/{award.application_id}/convention/signer",
+                          data={"sha256": convention.pdf_sha256, "consent": "y"})
+    assert refused.status_code == 422 and "momentanément indisponible" in text(refused)
+    assert db.session.get(Convention, convention.id).signed_at is None
