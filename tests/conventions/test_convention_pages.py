@@ -85,3 +85,15 @@ def test_a_store_out_of_reach_is_a_503_and_a_refused_signature(award, manager, c
                           data={"sha256": convention.pdf_sha256, "consent": "y"})
     assert refused.status_code == 422 and "momentanément indisponible" in text(refused)
     assert db.session.get(Convention, convention.id).signed_at is None
+
+
+def test_the_payment_form_refuses_an_advance_before_the_countersignature(award, manager, client, login_as):
+    login_as(manager)
+    page = text(client.get(f"/gestion/dossiers/{award.application_id}/decision"))
+    assert "aucun versement avant sa contresignature" in page
+    response = client.post(f"/gestion/dossiers/{award.application_id}/decision/versements",
+                           data={"versement-amount": "7 500", "versement-tranche": "advance",
+                                 "versement-paid_on": "2026-09-01"})
+    assert response.status_code == 422 and "avant la contresignature de la convention" in text(response)
+    db.session.refresh(award)
+    assert award.paid == 0
