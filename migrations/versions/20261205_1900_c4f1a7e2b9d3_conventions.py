@@ -2,7 +2,7 @@
 countersignature instant on the decision
 
 Revision ID: c4f1a7e2b9d3
-Revises: 8d41c6b2e7f3
+Revises: d6505496cb5d
 Create Date: 2026-12-05 19:00:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c4f1a7e2b9d3'
-down_revision = '8d41c6b2e7f3'
+down_revision = 'd6505496cb5d'
 branch_labels = None
 depends_on = None
 
