@@ -51,6 +51,8 @@ WITHOUT_A_FORM = {
     # fuzzed elsewhere and tested in their area's tests.
     "applications.identification": "an individual applicant's draft (the demo's individuals have submitted)",
     "applications.remove_attachment": "a draft with an uploaded file (uploads are fuzzed by the attachment tests)",
+    "applications.request_bundle": "a call whose submitted dossiers have files (the demo's have none); no field, "
+                                   "tested in tests/applications/test_bundles.py",
     "applications.start": "a call open to an applicant with several applicant identities to choose from",
     "awards.recover": "a grant already paid (recovery of what was paid)",
     "conventions.countersign": "a convention signed and not yet countersigned: the demo's are countersigned or "
