@@ -232,6 +232,36 @@ class Config:
     # In-process delivery when no broker is configured (embedded default, unit tests).
     TASKS_RUN_IN_PROCESS = False
 
+    # Personal data (grants/privacy): how long each kind is kept, in days, applied every night by the
+    # worker (grants.privacy.retention) and stated on the privacy notice (/confidentialite).
+    PRIVACY_RETENTION_DAYS: dict = {
+        # Drafts never submitted, counted from their last change.
+        "drafts": Env("RETENTION_DRAFTS_DAYS", default=365, parse=int),
+        # Refused or withdrawn applications, from the decision: their attachments and free texts go,
+        # the figures stay.
+        "refused_applications": Env("RETENTION_REFUSED_DAYS", default=5 * 365, parse=int),
+        # Awarded grant files, from the decision (public archives: the file's useful life, then the
+        # archives service): their attachments go, the dossier and its figures stay.
+        "awarded_applications": Env("RETENTION_AWARDED_DAYS", default=10 * 365, parse=int),
+        # The audit log (events, without the addresses below).
+        "audit_events": Env("RETENTION_AUDIT_DAYS", default=5 * 365, parse=int),
+        # Client addresses of audited requests (connection logs: one year).
+        "audit_addresses": Env("RETENTION_ADDRESSES_DAYS", default=365, parse=int),
+        # Emails sent (the outbox and the bell): their bodies are emptied, then the rows deleted.
+        "notification_bodies": Env("RETENTION_NOTIFICATION_BODIES_DAYS", default=90, parse=int),
+        "notifications": Env("RETENTION_NOTIFICATIONS_DAYS", default=365, parse=int),
+        # Sign-in records once expired.
+        "login_sessions": Env("RETENTION_LOGIN_SESSIONS_DAYS", default=30, parse=int),
+        # API tokens revoked, or unused, for this long.
+        "api_tokens": Env("RETENTION_API_TOKENS_DAYS", default=365, parse=int),
+        # Personal data exports, from when they were ready (the link expires then too).
+        "data_exports": Env("RETENTION_DATA_EXPORTS_DAYS", default=7, parse=int),
+    }
+    # A person may ask for this many exports of their data per hour.
+    PRIVACY_EXPORTS_PER_HOUR = Env("PRIVACY_EXPORTS_PER_HOUR", default=3, parse=int)
+    # The data protection officer named on the privacy notice and the record of processing.
+    PRIVACY_DPO_CONTACT = Env("PRIVACY_DPO_CONTACT", default="dpo@region.example.org")
+
     # A request that flushed changes without committing them is a bug; the tests turn this on.
     FAIL_ON_UNCOMMITTED_REQUEST = False
 

@@ -138,11 +138,12 @@ def register_blueprints(app: Flask) -> None:
     from grants.home.views import bp as home_bp
     from grants.notifications.views import bp as notifications_bp
     from grants.organisations.views import bp as organisations_bp
+    from grants.privacy.views import bp as privacy_bp
     from grants.reviews.views import bp as reviews_bp
 
     for blueprint in (
         home_bp, accounts_bp, organisations_bp, calls_bp, applications_bp, reviews_bp, awards_bp,
-        conventions_bp, notifications_bp, api_bp, audit_bp,
+        conventions_bp, notifications_bp, api_bp, audit_bp, privacy_bp,
     ):
         app.register_blueprint(blueprint)
 
@@ -162,6 +163,7 @@ def register_commands(app: Flask) -> None:
     from grants.demo.cli import demo_cli
     from grants.notifications.cli import notifications_cli
     from grants.stored_files import attachments_cli
+    from grants.privacy.cli import privacy_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
@@ -169,3 +171,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(api_tokens_cli)
     app.cli.add_command(awards_cli)
     app.cli.add_command(attachments_cli)
+    app.cli.add_command(privacy_cli)

@@ -12,7 +12,7 @@ from grants.applications.models import (
     CorrectionRequest,
     ReferenceCounter,
 )
-from grants.audit.models import AuditEvent
+from grants.audit.models import AuditEvent, AuditEventOrigin, AuditPurgeHorizon
 from grants.awards.models import (
     CommitteeSession,
     Decision,
@@ -46,6 +46,7 @@ from grants.organisations.models import (
     Organisation,
 )
 from grants.outbox.models import Notification, NotificationStatus
+from grants.privacy.models import AccountClosure, DataExport
 from grants.reviews.models import (
     AssignmentState,
     ConflictOfInterest,
@@ -58,6 +59,7 @@ from grants.reviews.models import (
 
 __all__ = [
     "ApiToken", "CommitteeSession", "ProgrammeFollow",
+    "AccountClosure", "AuditEventOrigin", "AuditPurgeHorizon", "DataExport",
     "Applicant", "ApplicantKind", "ApplicantKinds", "Application", "ApplicationState", "AssignmentState",
     "Attachment", "AttachmentBundle", "AuditEvent", "BudgetLine", "BudgetLineKind", "BudgetSection", "Call", "CallEnvelope",
     "CallFunder", "CallState", "ConflictOfInterest", "CorrectionRequest", "Criterion", "CriterionScore",

@@ -37,6 +37,10 @@ def beat_schedule(scan_seconds: float, sweep_seconds: float = 3600) -> dict:
         "sweep-stored-files": {"task": "grants.stored_files.sweep_stored_files", "schedule": float(sweep_seconds)},
         # The committee's ZIPs past their expiry lose their row (then their file, at the next sweep).
         "expire-attachment-bundles": {"task": "grants.applications.bundles.expire_bundles", "schedule": 3600.0},
+        # Personal data past their retention (grants/privacy/retention.py), every night at 03:17 Paris
+        # (off the hour, when nobody works); exports left pending by a broker outage, every 10 minutes.
+        "privacy-retention": {"task": "grants.privacy.tasks.apply_retention", "schedule": crontab(hour=3, minute=17)},
+        "requeue-pending-exports": {"task": "grants.privacy.tasks.requeue_pending_exports", "schedule": 600.0},
     }
 
 
@@ -51,7 +55,7 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.conf.beat_schedule = beat_schedule(app.config["NOTIFICATION_SCAN_SECONDS"],
                                                 app.config["STORAGE_SWEEP_SECONDS"])
     celery_app.conf.include = ["grants.outbox.tasks", "grants.notifications.tasks", "grants.calls.tasks",
-                             "grants.stored_files", "grants.applications.bundles"]
+                               "grants.stored_files", "grants.applications.bundles", "grants.privacy.tasks"]
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

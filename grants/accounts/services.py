@@ -6,6 +6,7 @@ Services flush and never commit; the view commits the whole user action once.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
@@ -96,8 +97,21 @@ def authenticate(email: str, password: str) -> User:
         reason, message = "inactive", _("Ce compte est désactivé. Contactez l'équipe de la Région pour le réactiver.")
     else:
         return user
-    record_event("auth.login_failed", subject=user, email=email[:254], reason=reason)
+    if user is None:
+        # Nobody's account: the typed address is kept only as a keyed digest (the same address gives
+        # the same digest, so repeated guesses can be told apart) and its domain, never in clear.
+        record_event("auth.login_failed", email_digest=email_digest(email), domain=email.rpartition("@")[2][:100],
+                     reason=reason)
+    else:
+        record_event("auth.login_failed", subject=user, reason=reason)  # the account names the person
     raise LoginRefused(message, reason)
+
+
+def email_digest(email: str) -> str:
+    """A keyed digest of an email address (HMAC-SHA256 with the app's secret, 16 hex digits): without
+    the secret it cannot be reversed by hashing a list of addresses."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, normalise_email(email).encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def record_login(user: User, password: str) -> None:

@@ -7,8 +7,8 @@ import re
 
 from flask import has_request_context, request
 
-from grants.audit.models import AuditEvent
-from grants.database import db
+from grants.audit.models import AuditEvent, AuditEventOrigin
+from grants.database import db, utcnow
 
 
 def subject_type_of(subject) -> str:
@@ -23,19 +23,25 @@ def record_event(
     subject=None,
     from_state=None,
     to_state=None,
+    with_origin: bool = True,
     **details,
 ) -> AuditEvent:
-    """Add an audit row. ``subject`` is a model instance (its table name and id are kept)."""
+    """Add an audit row. ``subject`` is a model instance (its table name and id are kept). The
+    client's address is kept apart (``AuditEventOrigin``) unless ``with_origin`` is False."""
+    now = utcnow()
     event = AuditEvent(
+        occurred_at=now,
         action=action,
         actor_id=getattr(actor, "id", None),
         subject_type=subject_type_of(subject) if subject is not None else None,
         subject_id=getattr(subject, "id", None),
         from_state=getattr(from_state, "value", from_state),
         to_state=getattr(to_state, "value", to_state),
-        ip_address=request.remote_addr if has_request_context() else None,
         details={k: str(v) for k, v in details.items()},
     )
+    address = request.remote_addr if with_origin and has_request_context() else None
+    if address:
+        event.origin = AuditEventOrigin(ip_address=address[:45], occurred_at=now)
     if subject is not None and subject.id is None:
         db.session.flush()  # the subject needs its id before we can point at it
         event.subject_id = subject.id

@@ -40,6 +40,8 @@ SENTENCES = {
     "auth.login": _l("%(actor)s s'est connecté(e)."),
     "auth.logout": _l("%(actor)s s'est déconnecté(e)."),
     "auth.login_failed": _l("Échec de connexion avec l'adresse %(email)s (%(reason)s)."),
+    "auth.login_failed.account": _l("Échec de connexion au compte de %(subject)s (%(reason)s)."),
+    "auth.login_failed.unknown": _l("Échec de connexion avec une adresse inconnue du domaine %(domain)s (empreinte %(email_digest)s)."),
     "auth.password_changed": _l("%(actor)s a changé son mot de passe."),
     "auth.signed_out_everywhere": _l("%(actor)s s'est déconnecté(e) de tous ses appareils (%(sessions)s sessions fermées)."),
     "auth.password_reset_requested": _l("Un lien de réinitialisation du mot de passe a été demandé pour %(subject)s."),
@@ -202,6 +204,8 @@ def _detail(name: str, value: str) -> str:
 def _sentence_key(event) -> str:
     if event.action == "application.screened" and event.details.get("eligible") == "False":
         return "application.screened.ineligible"
+    if event.action == "auth.login_failed" and "email" not in (event.details or {}):
+        return "auth.login_failed.account" if event.subject_type == "user" else "auth.login_failed.unknown"
     return event.action
 
 

@@ -121,6 +121,7 @@ PAGE_OF_EVENT = {
     "manager_digest": lambda context: url_for("home.dashboard", _external=False),
     "attachment_bundle_ready": lambda context: url_for(
         "applications.bundle", call_id=context["call"].id, bundle_id=context["bundle"].id, _external=False),
+    "data_export_ready": lambda context: url_for("privacy.my_data", _external=False),
 }
 
 

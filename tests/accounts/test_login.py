@@ -43,16 +43,19 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(app, client):
     assert not is_signed_in(client)
 
 
-def test_failed_attempts_are_audited_with_the_email_never_the_password(app, client):
+def test_failed_attempts_are_audited_without_the_typed_email_in_clear_nor_the_password(app, client):
     user = UserFactory(email="marie@asso.example")
     login(client, user, password="secret-attempt-1234")
     client.post("/connexion", data={"email": "Nobody@Asso.example", "password": "secret-attempt-5678"})
+    client.post("/connexion", data={"email": "nobody@asso.example", "password": "secret-attempt-9"})
     events = audit_events("auth.login_failed")
-    assert [(e.details["email"], e.details["reason"]) for e in events] == [
-        ("marie@asso.example", "wrong_password"),
-        ("nobody@asso.example", "unknown_email"),
-    ]
-    assert events[0].subject_id == user.id and events[1].subject_id is None
+    assert [e.details["reason"] for e in events] == ["wrong_password", "unknown_email", "unknown_email"]
+    # The account's attempt names the account; the unknown address only by its keyed digest and domain.
+    assert events[0].subject_id == user.id and events[0].details == {"reason": "wrong_password"}
+    assert events[1].subject_id is None and events[1].details["domain"] == "asso.example"
+    assert events[1].details["email_digest"] == events[2].details["email_digest"]  # the same guess twice
+    assert len(events[1].details["email_digest"]) == 16
+    assert all("nobody" not in str(e.details).lower() and "marie" not in str(e.details) for e in events)
     assert all("secret-attempt" not in str(e.details) for e in events)
 
 
