@@ -130,6 +130,14 @@ ACCESS_TABLE: dict[str, Access | Token] = {
     "notifications.preferences": Access.AUTHENTICATED,
     "notifications.retry": Access.MANAGER,
     "notifications.open_page": Access.AUTHENTICATED,  # one's own notification only (checked in the view)
+    # Personal data: one's own data and account; the administrators' page; the public notice.
+    "privacy.admin": Access.ADMIN,
+    "privacy.admin_export": Access.ADMIN,
+    "privacy.close_account": Access.AUTHENTICATED,  # one's own account only (no id in the URL)
+    "privacy.download_export": Access.AUTHENTICATED,  # one's own export, or the admin's who asked for it
+    "privacy.my_data": Access.AUTHENTICATED,
+    "privacy.notice": Access.PUBLIC,
+    "privacy.register_csv": Access.ADMIN,
     # Organisations: their members; an invitation is opened before its recipient has an account.
     "organisations.edit": Access.APPLICANT,
     "organisations.invitation": Access.PUBLIC,  # the emailed token is the credential

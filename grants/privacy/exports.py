@@ -127,29 +127,36 @@ def _rows(table: sa.Table, condition, secrets: set[str]) -> list[dict]:
 
 
 def person_rows(user: User) -> dict[str, list[dict]]:
-    """Every row about ``user``, per table, in inventory order (a table with none is listed empty)."""
+    """Every row about ``user``, per table, in inventory order. A row is about them when one of its
+    PERSON columns names them, and also, per the table's ``Export``: when it is addressed to their
+    email, or belongs to an application (or an audit event) already found."""
     tables = db.metadata.tables
     found: dict[str, list[dict]] = {}
     later = []
     for name, entry in INVENTORY.items():
+        if entry.export == Export.NONE:
+            continue
         table = tables[name]
         secrets = {column for column, kind in entry.columns.items() if kind == Category.SECRET}
-        if entry.export == Export.BY_PERSON:
-            conditions = [table.c[column] == user.id for column in entry.person_columns()]
-            conditions += _extra_conditions(name, table, user)
+        conditions = [table.c[column] == user.id for column in entry.person_columns()]
+        conditions += _extra_conditions(name, table, user)
+        if entry.export == Export.BY_EMAIL:
+            conditions.append(table.c.email == user.email)
+        if entry.export in (Export.VIA_APPLICATION, Export.VIA_AUDIT_EVENT):
+            later.append((name, table, entry, secrets, conditions))
+        else:
             found[name] = _rows(table, sa.or_(*conditions), secrets)
-        elif entry.export == Export.BY_EMAIL:
-            found[name] = _rows(table, table.c.email == user.email, secrets)
-        elif entry.export in (Export.VIA_APPLICATION, Export.VIA_AUDIT_EVENT):
-            later.append((name, table, entry, secrets))
     application_ids = [row["id"] for row in found.get("applications", [])]
     event_ids = [row["id"] for row in found.get("audit_events", [])]
-    for name, table, entry, secrets in later:
+    for name, table, entry, secrets, conditions in later:
         column, ids = (("application_id", application_ids) if entry.export == Export.VIA_APPLICATION
                        else ("event_id", event_ids))
-        found[name] = []
-        for start in range(0, len(ids), 500):
-            found[name] += _rows(table, table.c[column].in_(ids[start:start + 500]), secrets)
+        rows = {}
+        for start in range(0, max(len(ids), 1), 500):
+            chunk = sa.or_(*conditions, table.c[column].in_(ids[start:start + 500]))
+            for row in _rows(table, chunk, secrets):
+                rows[tuple(row[c.name] for c in table.primary_key.columns)] = row
+        found[name] = [rows[key] for key in sorted(rows)]
     return {name: found[name] for name in INVENTORY if name in found}
 
 

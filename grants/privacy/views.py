@@ -31,13 +31,13 @@ from grants.privacy.tasks import build_export
 bp = Blueprint("privacy", __name__)
 
 
-def queue_build(export: DataExport) -> None:
+def queue_build(export_id: int) -> None:
     """After the commit: hand the export to the worker. A broker outage leaves it pending; the
     sweeper (tasks.requeue_pending_exports) hands it over later."""
     try:
-        build_export.delay(export.id)
+        build_export.delay(export_id)
     except Exception:  # noqa: BLE001 — kombu raises many kinds of connection errors
-        current_app.logger.exception("could not enqueue data export %s; the sweeper will", export.id)
+        current_app.logger.exception("could not enqueue data export %s; the sweeper will", export_id)
 
 
 # -- the person's data ----------------------------------------------------------------------------
@@ -49,12 +49,12 @@ def my_data():
     form = RequestExportForm()
     if form.validate_on_submit():
         try:
-            export = exports.request_export(user, requested_by=user)
+            export_id = exports.request_export(user, requested_by=user).id
         except DomainError as error:
             show_error(form, error)
         else:
             db.session.commit()
-            queue_build(export)
+            queue_build(export_id)
             flash(_("Votre demande est enregistrée : vous recevrez un e-mail dès que l'export sera prêt."), "success")
             return redirect(url_for("privacy.my_data"))
     return render_template("privacy/my_data.html", form=form, exports=exports.exports_of(user), now=utcnow(),
@@ -133,12 +133,12 @@ def admin_export():
             form.email.errors.append(_("Aucun compte n'a cette adresse."))
         else:
             try:
-                export = exports.request_export(person, requested_by=acting_user())
+                export_id = exports.request_export(person, requested_by=acting_user()).id
             except DomainError as error:
                 show_error(form, error)
             else:
                 db.session.commit()
-                queue_build(export)
+                queue_build(export_id)
                 flash(_("L'export est demandé : il apparaîtra ici une fois prêt."), "success")
                 return redirect(url_for("privacy.admin"))
     return render_admin(form, 422)
