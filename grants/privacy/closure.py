@@ -131,7 +131,7 @@ def close_account(user: User, *, actor: User) -> ClosureOutcome:
     db.session.execute(sa.delete(AuditEventOrigin).where(AuditEventOrigin.event_id.in_(their_events)))
 
     user.email = pseudonym_email(user.id)
-    user.full_name = _("Compte fermé n° %(id)d", id=user.id)
+    user.full_name = f"Compte fermé n° {user.id}"  # data, not interface: the same in every language
     user.password_hash = hash_password(secrets.token_urlsafe(32))  # nobody knows it
     user.active = False
     user.last_login_at = None
