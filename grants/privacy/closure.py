@@ -75,8 +75,8 @@ def pending_payment_reason(user: User) -> str | None:
     if not due:
         return None
     references = ", ".join(sorted(d.application.reference or str(d.application_id) for d in due))
-    return _("Un paiement vous est encore dû (dossier %(references)s) : votre compte sera fermé une fois "
-             "la subvention versée ou soldée.", references=references)
+    return _("Un paiement vous est encore dû (dossier %(references)s) : vous pourrez fermer votre compte une "
+             "fois la subvention versée ou soldée.", references=references)
 
 
 def close_account(user: User, *, actor: User) -> ClosureOutcome:

@@ -97,7 +97,7 @@ def close_account():
             else:
                 db.session.commit()
                 if outcome.closure.status == "deferred":
-                    flash(outcome.closure.reason, "warning")
+                    flash(outcome.closure.reason, "info")  # recorded; not an error of the form
                     return redirect(url_for("privacy.close_account"))
                 closure.delete_files(outcome.files_to_delete)
                 forget_browser_session()

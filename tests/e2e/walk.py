@@ -364,6 +364,8 @@ FORM_VALUES = {
     "calls.extend": {"closes_at": local_minutes(200)},  # an extension moves the deadline later
     "calls.clone": {"year": str(TODAY.year)},  # the page proposes next year, which the demo has not authorised
     "awards.amend": {"amount": "1 000,00"},  # a modification changes the amount awarded
+    "privacy.close_account": {"password": DEMO_PASSWORD},  # closing one's account asks for one's own password
+    "privacy.admin_export": {"email": "camille.lefebvre@example.org"},  # a written request names an account
 }
 # What a person types in a field of that type when its name says nothing of the domain.
 TYPE_VALUES = {

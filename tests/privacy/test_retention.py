@@ -157,3 +157,14 @@ def test_the_beat_runs_retention_every_night(app):
     schedule = app.extensions["celery"].conf.beat_schedule["privacy-retention"]
     assert schedule["task"] == "grants.privacy.tasks.apply_retention"
     assert schedule["schedule"].hour == {3} and schedule["schedule"].minute == {17}
+
+
+def test_the_managers_monitor_reports_the_last_run(app, client):
+    from tests.conftest import login
+
+    old_world()
+    retention.apply()
+    assert login(client, ManagerFactory()).status_code == 302
+    page = client.get("/gestion/notifications").get_data(as_text=True)
+    assert "Conservation des données personnelles" in page
+    assert "Brouillons jamais déposés (supprimés avec leurs pièces) : 1" in page

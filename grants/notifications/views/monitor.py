@@ -12,13 +12,15 @@ from grants.database import db
 from grants.notifications import services
 from grants.notifications.views.inbox import bp
 from grants.outbox.models import Notification
+from grants.privacy import retention
 
 
 @bp.get("/gestion/notifications")
 @allow(Access.MANAGER)
 def monitor():
     return render_template("notifications/monitor.html", counts=services.delivery_counts(),
-                           failed=services.failed_notifications())
+                           failed=services.failed_notifications(), retention_run=retention.last_run(),
+                           retention_steps=retention.STEPS)
 
 
 @bp.post("/gestion/notifications/<int:notification_id>/relancer")
