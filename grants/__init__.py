@@ -162,8 +162,8 @@ def register_commands(app: Flask) -> None:
     from grants.awards.cli import awards_cli
     from grants.demo.cli import demo_cli
     from grants.notifications.cli import notifications_cli
-    from grants.stored_files import attachments_cli
     from grants.privacy.cli import privacy_cli
+    from grants.stored_files import attachments_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)

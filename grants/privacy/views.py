@@ -27,6 +27,7 @@ from grants.privacy.forms import AdminExportForm, CloseAccountForm, RequestExpor
 from grants.privacy.inventory import CATEGORY_LABELS, INVENTORY, PROCESSINGS
 from grants.privacy.models import DataExport
 from grants.privacy.tasks import build_export
+from grants.storage import StorageUnavailable
 
 bp = Blueprint("privacy", __name__)
 
@@ -74,8 +75,15 @@ def download_export(export_id: int):
     except FileNotFoundError:
         return render_template("privacy/export_unavailable.html",
                                message=_("Cet export n'est plus disponible : demandez-en un nouveau.")), 410
+    except StorageUnavailable:
+        current_app.logger.exception("data export %s: the store is out of reach", export.id)
+        return (render_template("privacy/export_unavailable.html",
+                                message=_("Le stockage des fichiers est momentanément indisponible : réessayez dans une minute.")),
+                503, {"Retry-After": "60"})
     response = send_file(stream, mimetype="application/zip", as_attachment=True,
                          download_name=f"subventia-donnees-{export.user_id}-{export.id}.zip", max_age=0)
+    if response.status_code == 200 and export.size_bytes:
+        response.content_length = export.size_bytes  # a stream from the store has no size of its own
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
