@@ -191,6 +191,17 @@ def notification_bindings(role: str, accounts: dict, arguments: set) -> list[tup
     return [] if notification is None else [({"notification_id": notification}, email, "notification")]
 
 
+def export_bindings(role: str, accounts: dict, arguments: set) -> list[tuple[dict, str | None, str]]:
+    """The role's own latest export of their data (the demo has none: no visit until one is asked)."""
+    from grants.privacy.models import DataExport
+
+    email = accounts[role]
+    export = db.session.scalar(
+        sa.select(DataExport.id).join(User, User.id == DataExport.user_id)
+        .where(User.email == email).order_by(DataExport.id.desc()).limit(1))
+    return [] if export is None else [({"export_id": export}, email, "data export")]
+
+
 def single_values(arguments: set, role: str, accounts: dict, endpoint: str, secrets: dict) -> dict:
     values = {}
     for argument in arguments:
@@ -220,6 +231,7 @@ BINDERS = [
     ({"assignment_id"}, assignment_bindings),
     ({"call_id", "slug", "criterion_id"}, call_bindings),
     ({"notification_id"}, notification_bindings),
+    ({"export_id"}, export_bindings),
 ]
 
 
