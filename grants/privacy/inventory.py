@@ -121,6 +121,7 @@ PROCESSINGS = {
 ACCOUNT = "account"  # as long as the account is open; erased or pseudonymised at its closure
 ARCHIVES = "archives"  # kept with the grant file it belongs to (awarded_applications, refused_applications)
 SETTINGS = "settings"  # configuration, not personal
+BUNDLE = "bundle"  # a copy made for the committee, deleted when its link expires (BUNDLE_LIFETIME_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,11 @@ INVENTORY: dict[str, Table] = {
     "attachments": Table("applications", ARCHIVES, Export.VIA_APPLICATION, {
         **_none("id", "application_id", "required_document_id", "content_type", "size_bytes", "uploaded_at"),
         "original_filename": FL, "storage_key": FL, "sha256": FL, "uploaded_by_id": P}),
+    # The committee's ZIP of a call's attachments: copies of the applicants' files, for a few days.
+    "attachment_bundles": Table("applications", BUNDLE, Export.BY_PERSON, {
+        **_none("id", "call_id", "state", "files_total", "files_done", "files_missing", "created_at", "ready_at",
+                "expires_at"),
+        "requested_by_id": P, "bundle_storage_key": FL, "bundle_size_bytes": FL, "bundle_sha256": FL}),
     "correction_requests": Table("applications", ARCHIVES, Export.VIA_APPLICATION, {
         **_none("id", "application_id", "sections", "due_at", "created_at", "answered_at"),
         "requested_by_id": P, "message": TX}),

@@ -12,6 +12,7 @@ from flask_babel import ngettext
 from grants.privacy.inventory import (
     ACCOUNT,
     ARCHIVES,
+    BUNDLE,
     CATEGORY_LABELS,
     INVENTORY,
     PROCESSINGS,
@@ -31,6 +32,9 @@ def retention_text(key: str) -> str:
                  refused=duration(days["refused_applications"]), awarded=duration(days["awarded_applications"]))
     if key == SETTINGS:
         return "—"
+    if key == BUNDLE:
+        return _("copie pour la commission, supprimée à l'expiration de son lien (%(duration)s)",
+                 duration=duration(max(1, current_app.config["BUNDLE_LIFETIME_SECONDS"] // 86400)))
     return duration(current_app.config["PRIVACY_RETENTION_DAYS"][key])
 
 

@@ -2,7 +2,7 @@
 audit log's retention horizon
 
 Revision ID: c4e8a2f61d37
-Revises: 8d41c6b2e7f3
+Revises: d6505496cb5d
 Create Date: 2026-12-05 19:00:00
 
 """
@@ -13,7 +13,7 @@ import grants.database
 
 # revision identifiers, used by Alembic.
 revision = 'c4e8a2f61d37'
-down_revision = '8d41c6b2e7f3'
+down_revision = 'd6505496cb5d'
 branch_labels = None
 depends_on = None
 
