@@ -181,7 +181,7 @@ INVENTORY: dict[str, Table] = {
         "eligibility_rules", "applicant_kinds", "eligible_legal_forms", "partner_regions", "opens_at",
         "closes_at", "state", "min_grant", "max_grant", "max_share_of_cost", "reminder_offsets_days",
         "blind_review", "show_review_comments", "asks_young_people_count", "disagreement_threshold",
-        "created_at", "published_at")),
+        "created_at", "published_at", "advance_share", "convention_below_threshold")),
     "call_envelopes": Table(None, SETTINGS, Export.NONE, _none("id", "call_id", "section", "amount", "committed", "paid")),
     "call_funders": Table(None, SETTINGS, Export.NONE, _none("id", "call_id", "name", "share")),
     "criteria": Table(None, SETTINGS, Export.NONE, _none(
@@ -230,8 +230,14 @@ INVENTORY: dict[str, Table] = {
     # -- awards -----------------------------------------------------------------------------------
     "decisions": Table("awards", ARCHIVES, Export.VIA_APPLICATION, {
         **_none("id", "application_id", "outcome", "section", "amount", "paid", "decided_at", "cancelled_at",
-                "committee_session_id"),
+                "committee_session_id", "convention_countersigned_at"),
         "reason": TX, "decided_by_id": P}),
+    # A grant agreement: its PDF and signed scan name the beneficiary's signatory; kept with the file.
+    "conventions": Table("awards", ARCHIVES, Export.BY_PERSON, {
+        **_none("id", "decision_id", "version", "amount", "previous_amount", "advance", "generated_at",
+                "signature_method", "signed_at", "countersigned_at"),
+        "pdf_storage_key": FL, "pdf_sha256": FL, "signed_sha256": FL, "scan_storage_key": FL,
+        "generated_by_id": P, "signed_by_id": P, "countersigned_by_id": P}),
     "committee_sessions": Table("awards", ARCHIVES, Export.BY_PERSON, {
         **_none("id", "call_id", "held_on", "confirmed_at"), "note": TX, "confirmed_by_id": P}),
     "envelope_movements": Table("awards", ARCHIVES, Export.BY_PERSON, {

@@ -2,7 +2,7 @@
 audit log's retention horizon
 
 Revision ID: c4e8a2f61d37
-Revises: d6505496cb5d
+Revises: c4f1a7e2b9d3
 Create Date: 2026-12-05 19:00:00
 
 """
@@ -13,7 +13,7 @@ import grants.database
 
 # revision identifiers, used by Alembic.
 revision = 'c4e8a2f61d37'
-down_revision = 'd6505496cb5d'
+down_revision = 'c4f1a7e2b9d3'
 branch_labels = None
 depends_on = None
 
