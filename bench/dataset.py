@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import random
-import secrets
 import sys
 import time
 from collections import defaultdict
@@ -145,7 +144,7 @@ class DatasetBuilder:
         self.big_call_applications = max(12, int(10000 * scale))
         self.other_applications = max(40, int(10000 * scale))
         self.t = {
-            "users": table("users", "email password_hash full_name locale active staff_role session_token "
+            "users": table("users", "email password_hash full_name locale active staff_role "
                                     "created_at last_login_at wants_digest wants_call_news"),
             "organisations": table("organisations", "name legal_form siret rna street postal_code city email "
                                                     "phone created_at"),
@@ -209,7 +208,7 @@ class DatasetBuilder:
 
         def user(email, name, role=None):
             return users.add(email=email, password_hash=password_hash, full_name=name, locale="fr", active=True,
-                             staff_role=role, session_token=secrets.token_urlsafe(24), created_at=created,
+                             staff_role=role, created_at=created,
                              last_login_at=None, wants_digest=True, wants_call_news=True)
 
         self.manager = user(MANAGER_EMAIL, "Claire Vasseur", "manager")

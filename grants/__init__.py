@@ -140,10 +140,11 @@ def register_blueprints(app: Flask) -> None:
     from grants.organisations.views import bp as organisations_bp
     from grants.privacy.views import bp as privacy_bp
     from grants.reviews.views import bp as reviews_bp
+    from grants.search.views import bp as search_bp
 
     for blueprint in (
         home_bp, accounts_bp, organisations_bp, calls_bp, applications_bp, reviews_bp, awards_bp,
-        conventions_bp, notifications_bp, api_bp, audit_bp, privacy_bp,
+        conventions_bp, notifications_bp, api_bp, audit_bp, privacy_bp, search_bp,
     ):
         app.register_blueprint(blueprint)
 

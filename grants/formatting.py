@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, for matching what people type (« ecole » finds « École »)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def money(amount: Decimal | None) -> str:

@@ -90,6 +90,9 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    # The search's column, indexes and FTS5 tables are the database's own, not the models'.
+    from grants.search.schema import include_name
+    conf_args.setdefault("include_name", include_name)
 
     connectable = get_engine()
 

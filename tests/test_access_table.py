@@ -164,6 +164,9 @@ ACCESS_TABLE: dict[str, Access | Token] = {
     "reviews.screen": Access.MANAGER,
     "reviews.screening": Access.MANAGER,
     "reviews.withdraw_conflict": Access.REVIEWER,
+    "search.export_csv": Access.MANAGER,
+    "search.export_xlsx": Access.MANAGER,
+    "search.index": Access.AUTHENTICATED,
 }
 
 # The URL spaces of staff: whatever is added under them is for that staff role, or stronger.

@@ -5,12 +5,12 @@ grants.calls.views.grid (criteria, documents, co-funders) and grants.calls.views
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, render_template, request
 from flask_babel import format_percent
 from flask_login import current_user
 
 from grants.access import Access, allow
-from grants.calls.listing import call_for_page, public_calls
+from grants.calls.listing import WHO, call_for_page, public_calls, read_call_filters
 from grants.calls.models import CallState, file_kinds_label
 from grants.calls.rendering import (
     closes_soon,
@@ -52,7 +52,9 @@ def call_helpers():
 @bp.get("/appels/")
 @allow(Access.PUBLIC)
 def index():
-    return render_template("calls/index.html", calls=public_calls())
+    filters, errors = read_call_filters(request.args)
+    return render_template("calls/index.html", calls=public_calls(filters=filters), filters=filters,
+                           errors=errors, who_choices=WHO), (422 if errors else 200)
 
 
 @bp.get("/appels/<slug>")
