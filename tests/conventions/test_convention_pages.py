@@ -90,7 +90,7 @@ def test_a_store_out_of_reach_is_a_503_and_a_refused_signature(award, manager, c
 def test_the_payment_form_refuses_an_advance_before_the_countersignature(award, manager, client, login_as):
     login_as(manager)
     page = text(client.get(f"/gestion/dossiers/{award.application_id}/decision"))
-    assert "aucun versement avant sa contresignature" in page
+    assert "aucun versement avant sa contresignature" in page and "Enregistrer le versement" not in page
     response = client.post(f"/gestion/dossiers/{award.application_id}/decision/versements",
                            data={"versement-amount": "7 500", "versement-tranche": "advance",
                                  "versement-paid_on": "2026-09-01"})

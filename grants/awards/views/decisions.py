@@ -102,6 +102,7 @@ def render_decision(application: Application, *, failed: str | None = None, form
         errors=errors,
         tranche_labels=TRANCHE_LABELS,
         page_errors=page_errors,
+        payable=decision is not None and "payment" in visible_forms(application, decision),
     ), status
 
 
@@ -110,7 +111,8 @@ def visible_forms(application: Application, decision: Decision | None) -> set[st
     if application.state == ApplicationState.UNDER_REVIEW:
         return {"award", "reject"} | (set() if decision else {"waitlist"})
     if decision is not None and decision.outcome == Outcome.AWARDED and decision.cancelled_at is None:
-        return {"payment", "amend", "cancel"} | ({"recovery"} if decision.paid > 0 else set())
+        payable = decision.convention_countersigned_at is not None or not services.convention_required(decision)
+        return ({"payment"} if payable else set()) | {"amend", "cancel"} | ({"recovery"} if decision.paid > 0 else set())
     return set()
 
 
