@@ -154,12 +154,16 @@ def _scdl_amount(amount: Decimal) -> str:
     return f"{amount:.2f}"
 
 
-def _share_of_cost(amount: Decimal, total_cost: Decimal | None) -> str:
-    """The grant's share of the project's cost, 0.01–1 as the standard requires."""
-    if not total_cost or total_cost <= 0:
-        return "1"
-    share = min(Decimal(1), max(Decimal("0.01"), (amount / total_cost).quantize(Decimal("0.01"))))
-    return "1" if share == 1 else f"{share:.2f}"
+# The beneficiary's share of the grant (SCDL ``pourcentageSubvention``, 0.01–1 with two decimals):
+# every grant here has one beneficiary, so all of it is theirs. It is not the grant's share of the
+# project's cost, which the standard does not ask for.
+SINGLE_BENEFICIARY_SHARE = "1.00"
+
+
+def _call_scheme(call: Call) -> str:
+    """The call as an aid scheme identifier (``dispositifAide``): its reference prefix and year, the
+    stem of every reference of its dossiers (``SISA-2026`` for ``SISA-2026-0042``)."""
+    return f"{call.reference_prefix}-{call.year}"
 
 
 def _payment_period(payments: list[date], application: Application, decided_on: date) -> str:
@@ -232,8 +236,8 @@ def _call_award_rows(start: datetime, end: datetime) -> list[dict[str, str]]:
             "datesPeriodeVersement": _payment_period(paid_on, application, decided_on),
             "idRAE": "",
             "notificationUE": "non",
-            "pourcentageSubvention": _share_of_cost(decision.amount, application.total_expenses),
-            "dispositifAide": call.title,
+            "pourcentageSubvention": SINGLE_BENEFICIARY_SHARE,
+            "dispositifAide": _call_scheme(call),
         })
     return published
 
@@ -262,8 +266,8 @@ def _direct_grant_rows(start: datetime, end: datetime) -> list[dict[str, str]]:
             "datesPeriodeVersement": decided_on.isoformat(),
             "idRAE": "",
             "notificationUE": "non",
-            "pourcentageSubvention": "1",
-            "dispositifAide": grant.programme_budget.programme.name,
+            "pourcentageSubvention": SINGLE_BENEFICIARY_SHARE,
+            "dispositifAide": grant.programme_budget.programme.code,
         })
     return published
 

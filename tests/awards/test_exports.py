@@ -69,9 +69,11 @@ def test_scdl_header_and_formats_follow_the_standard(call, manager, login_as):
     assert row["nature"] == "aide en numéraire" and row["conditionsVersement"] == "échelonné"
     assert row["datesPeriodeVersement"] == "2026-06-01/2026-11-15"
     assert row["notificationUE"] == "non" and row["idRAE"] == ""
-    assert row["pourcentageSubvention"] == "0.23"  # 4 500,50 of a 20 000 project
-    assert 0.01 <= float(row["pourcentageSubvention"]) <= 1
-    assert len(row["objet"]) <= 256 and row["dispositifAide"] == call.title
+    # The beneficiary's share of the grant (one beneficiary: all of it), not the grant's share of the
+    # project's cost (4 500,50 of a 20 000 project); the scheme is an identifier, not the call's title.
+    assert row["pourcentageSubvention"] == "1.00"
+    assert len(row["objet"]) <= 256 and row["dispositifAide"] == f"{call.reference_prefix}-{call.year}"
+    assert award.reference.startswith(row["dispositifAide"] + "-")
     # Another year has none of them.
     assert exports.scdl_csv(2025).splitlines() == [",".join(SCDL_HEADER)]
 
@@ -161,8 +163,8 @@ def test_scdl_includes_a_direct_grant_to_a_legal_entity_not_to_a_person(client, 
     assert row["rnaBeneficiaire"] == "W595012345" and row["montant"] == "150000.00"
     assert row["dateConvention"] == "2026-03-10" and row["datesPeriodeVersement"] == "2026-03-10"
     assert row["objet"] == "Centre d'information Europe Direct 2026"
-    assert row["dispositifAide"] == budget.programme.name and row["conditionsVersement"] == "unique"
-    assert row["nature"] == "aide en numéraire" and row["pourcentageSubvention"] == "1"
+    assert row["dispositifAide"] == budget.programme.code and row["conditionsVersement"] == "unique"
+    assert row["nature"] == "aide en numéraire" and row["pourcentageSubvention"] == "1.00"
     assert "Camille" not in "\n".join(",".join(r) for r in rows)
     assert exports.scdl_rows(2025) == []
 
