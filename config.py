@@ -127,6 +127,11 @@ class Config:
     # checked against MAX_UPLOAD_BYTES (with a message under its field); a body beyond that is a 413.
     MAX_UPLOAD_FILES = 10
     MAX_CONTENT_LENGTH = Derived(lambda get: get("MAX_UPLOAD_BYTES") * get("MAX_UPLOAD_FILES") + 1024 * 1024)
+    # A refused body (over MAX_CONTENT_LENGTH) is read and dropped up to this many bytes before the
+    # 413 page is sent: a client still sending when the server closes gets a connection reset instead
+    # of the page. Beyond it, the connection is closed unread.
+    REFUSED_BODY_DRAIN_BYTES = Env("REFUSED_BODY_DRAIN_BYTES", default=Derived(lambda get: 2 * get("MAX_CONTENT_LENGTH")),
+                                   parse=int)
     # Where attachment files go (grants/storage.py): "local" is the UPLOAD_FOLDER (one machine);
     # "s3" a bucket of an S3-compatible object store shared by every web node and worker (README,
     # "Several web servers").

@@ -75,3 +75,25 @@ class LimitedRequest(Request):
                 return None
             raise BadRequest(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
         return without_nul(super().get_json(force=force, silent=silent, cache=cache))
+
+
+DRAIN_CHUNK_BYTES = 64 * 1024
+
+
+def drain_refused_body(request: Request, bound: int) -> None:
+    """Read and drop what is left of a refused body (a 413), at most ``bound`` bytes, so that the
+    client, which sends its whole body before reading the answer, then reads the error page: a server
+    that answers and closes with the body unread makes the client's system reset the connection. A
+    declared length over ``bound`` is not read at all (the connection is closed on it)."""
+    length = request.content_length
+    if length is not None and length > bound:
+        return
+    stream = request.environ.get("wsgi.input")
+    if stream is None:
+        return
+    remaining = bound if length is None else length
+    while remaining > 0:
+        chunk = stream.read(min(DRAIN_CHUNK_BYTES, remaining))
+        if not chunk:
+            return
+        remaining -= len(chunk)

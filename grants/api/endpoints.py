@@ -8,7 +8,7 @@ The contract is written in grants/api/openapi.py and served at /api/v1/openapi.j
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,7 @@ from grants.awards.services import EnvelopeExceeded, NotAwardable, award_grant
 from grants.calls.models import Call, CallEnvelope, CallState
 from grants.database import db
 from grants.errors import DomainError, NotAllowed
+from grants.input_limits import drain_refused_body
 from grants.organisations.models import Applicant
 
 v1 = Blueprint("v1", __name__, url_prefix="/api/v1")
@@ -44,6 +45,7 @@ def not_found(error):
 
 @v1.errorhandler(413)
 def too_large(error):
+    drain_refused_body(request, current_app.config["REFUSED_BODY_DRAIN_BYTES"])
     return json_error(413, "too_large", _("Le corps de la requête est trop volumineux."))
 
 

@@ -13,6 +13,7 @@ from grants.audit.services import record_event
 from grants.database import db
 from grants.errors import NotAllowed, NotAllowedAndConcealed
 from grants.extensions import login_manager
+from grants.input_limits import drain_refused_body
 
 # PostgreSQL's answers when it cannot take one more connection, or is starting or stopping.
 CONNECTION_REFUSED_SQLSTATES = {"53300", "57P03", "08000", "08001", "08004", "08006"}
@@ -75,6 +76,7 @@ def init_error_handlers(app: Flask) -> None:
         # The body is over MAX_CONTENT_LENGTH: a file far above the attachment limit.
         from grants.applications.attachments import size_label
 
+        drain_refused_body(request, app.config["REFUSED_BODY_DRAIN_BYTES"])
         back = request.path if request.method == "POST" else None
         return render_template("errors/413.html", limit=size_label(app.config["MAX_UPLOAD_BYTES"]),
                                total=size_label(app.config["MAX_CONTENT_LENGTH"]),
