@@ -348,3 +348,23 @@ def complete_draft(call=None, applicant=None, **fields) -> Application:
                           is_region_request=region, amount=Decimal(amount), position=position)
     db.session.refresh(application)
     return application
+
+
+class ReviewedApplicationFactory(SubmittedApplicationFactory):
+    """An application under review whose one assigned reviewer has transmitted his review: what an
+    award waits for (awards.services._check_reviews_in). ``reviewed=False`` leaves it without one."""
+
+    state = ApplicationState.UNDER_REVIEW
+    eligible = True
+
+    @factory.post_generation
+    def reviewed(application, create, extracted, **kwargs):
+        if create and extracted is not False:
+            SubmittedReviewFactory(assignment=ReviewAssignmentFactory(application=application))
+
+
+def with_submitted_review(application: Application, **assignment_fields) -> Application:
+    """``application`` with one more reviewer assigned (``assignment_fields``: by whom, say), whose
+    review is transmitted."""
+    SubmittedReviewFactory(assignment=ReviewAssignmentFactory(application=application, **assignment_fields))
+    return application

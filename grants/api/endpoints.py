@@ -22,7 +22,7 @@ from grants.api.openapi import openapi_document
 from grants.applications.models import Application, ApplicationState
 from grants.applications.policies import viewable_application_or_404
 from grants.awards.models import Decision
-from grants.awards.services import EnvelopeExceeded, NotAwardable, award_grant
+from grants.awards.services import EnvelopeExceeded, NotAwardable, ReviewsPending, award_grant
 from grants.calls.models import Call, CallEnvelope, CallState
 from grants.database import db
 from grants.errors import DomainError, NotAllowed
@@ -134,7 +134,7 @@ def award(application_id: int):
     try:
         decision = award_grant(
             application, amount=wanted.amount, section=wanted.section, actor=acting_user(),
-            reason=wanted.reason,
+            reason=wanted.reason, before_reviews_reason=wanted.force_reason,
         )
         envelope = db.session.scalar(
             db.select(CallEnvelope).where(CallEnvelope.call_id == application.call_id, CallEnvelope.section == wanted.section)
@@ -147,6 +147,9 @@ def award(application_id: int):
     except NotAwardable as error:
         db.session.rollback()
         return json_error(409, "not_awardable", error.message)
+    except ReviewsPending as error:
+        db.session.rollback()
+        return json_error(409, "reviews_pending", error.message, submitted=error.submitted, pending=error.pending)
     except DomainError as error:
         db.session.rollback()
         return json_error(422, "invalid", _("Requête invalide."), fields={error.field or "body": error.message})

@@ -37,6 +37,7 @@ class AwardRequest:
     amount: Decimal
     section: BudgetSection
     reason: str
+    force_reason: str = ""  # set only with "force": true
 
 
 def parse_amount(value) -> Decimal:
@@ -59,11 +60,12 @@ def parse_amount(value) -> Decimal:
 
 
 def parse_award(body) -> AwardRequest:
-    """``{"amount": "1500.00", "section": "fonctionnement", "reason": "…"}``; reason is optional."""
+    """``{"amount": "1500.00", "section": "fonctionnement", "reason": "…"}``; reason is optional.
+    ``"force": true`` with a ``"force_reason"`` awards before the reviews are all in."""
     if not isinstance(body, dict):
         raise InvalidRequest({"body": _("Le corps de la requête doit être un objet JSON (Content-Type: application/json).")})
     fields: dict[str, str] = {}
-    for key in sorted(set(body) - {"amount", "section", "reason"}):
+    for key in sorted(set(body) - {"amount", "section", "reason", "force", "force_reason"}):
         fields[key] = _("Champ inconnu.")
     amount = section = None
     if "amount" not in body:
@@ -88,9 +90,21 @@ def parse_award(body) -> AwardRequest:
         fields["reason"] = _("Le motif est une chaîne de caractères.")
     elif len(reason) > REASON_MAX_LENGTH:
         fields["reason"] = _("Le motif ne doit pas dépasser %(count)d caractères.", count=REASON_MAX_LENGTH)
+    force = body.get("force", False)
+    force_reason = body.get("force_reason", "")
+    if not isinstance(force, bool):
+        fields["force"] = _("Un booléen : true ou false.")
+    if not isinstance(force_reason, str):
+        fields["force_reason"] = _("Le motif est une chaîne de caractères.")
+    elif len(force_reason) > REASON_MAX_LENGTH:
+        fields["force_reason"] = _("Le motif ne doit pas dépasser %(count)d caractères.", count=REASON_MAX_LENGTH)
+    elif force is True and not force_reason.strip():
+        fields["force_reason"] = _("Avec « force », dites pourquoi vous décidez avant les évaluations.")
+    elif force is not True and force_reason.strip():
+        fields["force_reason"] = _("Ce motif n'a de sens qu'avec « force » : true.")
     if fields:
         raise InvalidRequest(fields)
-    return AwardRequest(amount=amount, section=section, reason=reason.strip())
+    return AwardRequest(amount=amount, section=section, reason=reason.strip(), force_reason=force_reason.strip())
 
 
 def parse_page(args) -> tuple[int, int]:

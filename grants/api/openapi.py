@@ -150,6 +150,17 @@ SCHEMAS = {
             },
             "section": {"type": "string", "enum": SECTIONS},
             "reason": {"type": "string", "maxLength": 2000, "description": "Optional; kept in the ledger."},
+            "force": {
+                "type": "boolean",
+                "description": "Award although the application's reviews are not all in (a draft, an "
+                "assignment not started, or no review at all); requires `force_reason`. Without it, such an "
+                "award is refused with 409 `reviews_pending`.",
+            },
+            "force_reason": {
+                "type": "string", "maxLength": 2000,
+                "description": "Why the award is decided before the reviews; recorded in the audit log "
+                "(`application.awarded_before_reviews`). Required with `force`, refused without it.",
+            },
         },
         required=["amount", "section"],
     ),
@@ -174,6 +185,14 @@ SCHEMAS = {
                 "enum": ["unauthorized", "forbidden", "not_found", "not_awardable", "server_error"],
             },
             "message": {"type": "string", "description": "In the token holder's language."},
+        }
+    ),
+    "ReviewsPending": closed(
+        {
+            "error": {"const": "reviews_pending"},
+            "message": {"type": "string"},
+            "submitted": {"type": "integer", "description": "Reviews transmitted by the reviewers assigned."},
+            "pending": {"type": "integer", "description": "Assigned reviews still drafts or not started."},
         }
     ),
     "EnvelopeExceeded": closed(
@@ -372,10 +391,11 @@ PATHS = {
                 "409": {
                     "description": "The envelope has not enough left (`envelope_exceeded`, with `remaining`), "
                     "or the application cannot be awarded: withdrawn, not under review, already decided "
-                    "(`not_awardable`).",
+                    "(`not_awardable`), or its reviews are not all in and `force` was not given "
+                    "(`reviews_pending`, with the counts).",
                     "content": {
                         JSON: {
-                            "schema": {"oneOf": [ref("EnvelopeExceeded"), ref("Error")]},
+                            "schema": {"oneOf": [ref("EnvelopeExceeded"), ref("ReviewsPending"), ref("Error")]},
                             "examples": {
                                 "envelope_exceeded": {
                                     "value": {
@@ -386,6 +406,15 @@ PATHS = {
                                 },
                                 "not_awardable": {
                                     "value": {"error": "not_awardable", "message": "Le dossier a déjà reçu une décision."}
+                                },
+                                "reviews_pending": {
+                                    "value": {
+                                        "error": "reviews_pending",
+                                        "message": "1 évaluation de ce dossier n'est pas encore transmise : pour "
+                                        "accorder quand même, indiquez pourquoi vous décidez sans l'attendre.",
+                                        "submitted": 2,
+                                        "pending": 1,
+                                    }
                                 },
                             },
                         }

@@ -36,6 +36,9 @@ class AwardForm(FlaskForm):
     amount = MoneyField(_l("Montant accordé"), validators=[InputRequired()], allow_zero=False)
     section = SelectField(_l("Section budgétaire"), choices=section_choices(), validators=[InputRequired()])
     reason = TextAreaField(_l("Observations (facultatif)"), validators=[Optional(), REASON_LENGTH])
+    # Asked while the reviews are not all in (awards.services._check_reviews_in); audited.
+    before_reviews_reason = TextAreaField(_l("Motif pour décider avant les évaluations"),
+                                          validators=[Optional(), REASON_LENGTH])
 
 
 class RejectForm(FlaskForm):

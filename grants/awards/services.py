@@ -40,6 +40,7 @@ from grants.database import db, to_money, utcnow
 from grants.errors import DomainError
 from grants.formatting import money
 from grants.outbox.services import queue_email
+from grants.reviews.models import AssignmentState, Review, ReviewAssignment, ReviewState
 
 ZERO = Decimal("0.00")
 # Which way each kind of movement moves the envelope's two figures.
@@ -58,6 +59,15 @@ class EnvelopeExceeded(DomainError):
 
 class NotAwardable(DomainError):
     """The application cannot receive a decision: unknown, withdrawn, not under review, or decided."""
+
+
+class ReviewsPending(DomainError):
+    """The application's reviews are not all in (a draft, an assignment not started, or no review at
+    all): an award then needs a manager's reason for deciding before them."""
+
+    def __init__(self, message: str, *, submitted: int, pending: int):
+        super().__init__(message, field="before_reviews_reason")
+        self.submitted, self.pending = submitted, pending
 
 
 class MissingBankDetails(DomainError):
@@ -230,13 +240,57 @@ def _ensure_active_award(decision: Decision) -> None:
 # --- Decisions --------------------------------------------------------------------------------
 
 
+def review_progress(application: Application) -> tuple[int, int]:
+    """``(submitted, pending)``: the reviews transmitted by the reviewers still assigned, and the
+    assignments whose review is a draft or not started. A reviewer who stepped aside counts in
+    neither. One statement."""
+    rows = db.session.execute(
+        sa.select(Review.state)
+        .select_from(ReviewAssignment)
+        .outerjoin(Review, Review.assignment_id == ReviewAssignment.id)
+        .where(ReviewAssignment.application_id == application.id, ReviewAssignment.state == AssignmentState.ASSIGNED)
+    ).scalars().all()
+    submitted = sum(1 for state in rows if state == ReviewState.SUBMITTED)
+    return submitted, len(rows) - submitted
+
+
+def _check_reviews_in(application: Application, before_reviews_reason: str, actor) -> None:
+    """An award waits for the reviews: every assigned reviewer has transmitted his, and there is at
+    least one. A manager may decide before them only by saying why; that choice is audited
+    (``application.awarded_before_reviews``)."""
+    submitted, pending = review_progress(application)
+    if submitted and not pending:
+        return
+    before_reviews_reason = (before_reviews_reason or "").strip()
+    if not before_reviews_reason:
+        if not submitted and not pending:
+            message = _("Aucune évaluation de ce dossier n'est transmise : pour accorder quand même, "
+                        "indiquez pourquoi vous décidez sans évaluation.")
+        else:
+            message = ngettext("%(num)d évaluation de ce dossier n'est pas encore transmise : pour accorder quand même, "
+                               "indiquez pourquoi vous décidez sans l'attendre.",
+                               "%(num)d évaluations de ce dossier ne sont pas encore transmises : pour accorder quand "
+                               "même, indiquez pourquoi vous décidez sans les attendre.", pending)
+        raise ReviewsPending(message, submitted=submitted, pending=pending)
+    if len(before_reviews_reason) > BEFORE_REVIEWS_REASON_MAX:
+        raise DomainError(_("Le motif ne doit pas dépasser %(count)d caractères.", count=BEFORE_REVIEWS_REASON_MAX),
+                          field="before_reviews_reason")
+    record_event("application.awarded_before_reviews", actor=actor, subject=application,
+                 reason=before_reviews_reason, submitted=submitted, pending=pending)
+
+
+BEFORE_REVIEWS_REASON_MAX = 2000
+
+
 def award_grant(application: Application | None, *, amount, section, actor, reason: str = "",
-                committee_session=None) -> Decision:
+                committee_session=None, before_reviews_reason: str = "") -> Decision:
     """Award ``amount`` to an application under review, drawn from its call's envelope for
     ``section``. The envelope's committed rises by one conditional UPDATE, so the sum of awards never
     passes the envelope, whatever the concurrency; the commitment is written to the ledger and the
-    applicant's users are told (outbox) in the same transaction."""
+    applicant's users are told (outbox) in the same transaction. While its reviews are not all in,
+    the award needs ``before_reviews_reason`` (:func:`_check_reviews_in`)."""
     waiting = _open_decision(application)
+    _check_reviews_in(application, before_reviews_reason, actor)
     amount = parse_amount(amount)
     section = parse_section(section)
     if application.amount_requested is not None and amount > application.amount_requested:

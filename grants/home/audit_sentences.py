@@ -86,6 +86,8 @@ SENTENCES = {
     "application.screened.ineligible": _l("%(actor)s a déclaré le dossier %(subject)s irrecevable."),
     "application.withdrawn": _l("%(actor)s a retiré le dossier %(subject)s."),
     "application.awarded": _l("%(actor)s a accordé %(amount)s au dossier %(subject)s."),
+    "application.awarded_before_reviews": _l(
+        "%(actor)s a décidé d'accorder la subvention du dossier %(subject)s avant la fin des évaluations : %(reason)s"),
     "application.rejected": _l("%(actor)s a refusé le dossier %(subject)s."),
     "application.waitlisted": _l("%(actor)s a inscrit le dossier %(subject)s sur la liste d'attente."),
     "application.decided": _l("%(actor)s a statué sur le dossier %(subject)s."),

@@ -17,6 +17,7 @@ from tests.factories import (
     CallFactory,
     ManagerFactory,
     SubmittedApplicationFactory,
+    with_submitted_review,
 )
 
 
@@ -62,10 +63,12 @@ def open_call(**envelope):
     return call
 
 
-def under_review(call, amount_requested: str = "5000.00", **fields):
-    return SubmittedApplicationFactory(
+def under_review(call, amount_requested: str = "5000.00", *, reviewed: bool = True, **fields):
+    """An application of ``call`` under review; ``reviewed``: its one reviewer has transmitted his review."""
+    application = SubmittedApplicationFactory(
         call=call, state=ApplicationState.UNDER_REVIEW, amount_requested=Decimal(amount_requested), **fields
     )
+    return with_submitted_review(application) if reviewed else application
 
 
 def matches_schema(instance, name: str) -> list[str]:

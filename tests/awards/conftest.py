@@ -15,20 +15,23 @@ from tests.factories import (
     OrganisationApplicantFactory,
     SubmittedApplicationFactory,
     UserFactory,
+    with_submitted_review,
 )
 
 OPERATING = BudgetSection.OPERATING
 INVESTMENT = BudgetSection.INVESTMENT
 
 
-def under_review(call, amount_requested: Decimal = Decimal("5000.00"), **fields):
-    """An application of ``call`` past screening, whose organisation has one member."""
+def under_review(call, amount_requested: Decimal = Decimal("5000.00"), *, reviewed: bool = True, **fields):
+    """An application of ``call`` past screening, whose organisation has one member; ``reviewed``: its
+    one reviewer has transmitted his review, as an award requires (without a reason to decide first)."""
     member = UserFactory()
     applicant = OrganisationApplicantFactory()
     MembershipFactory(user=member, organisation=applicant.organisation)
-    return SubmittedApplicationFactory(call=call, applicant=applicant, created_by=member,
-                                       state=ApplicationState.UNDER_REVIEW, amount_requested=amount_requested,
-                                       **fields)
+    application = SubmittedApplicationFactory(call=call, applicant=applicant, created_by=member,
+                                              state=ApplicationState.UNDER_REVIEW, amount_requested=amount_requested,
+                                              **fields)
+    return with_submitted_review(application) if reviewed else application
 
 
 @pytest.fixture

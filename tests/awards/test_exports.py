@@ -21,6 +21,7 @@ from tests.factories import (
     ProgrammeBudgetFactory,
     SubmittedApplicationFactory,
     member_of,
+    with_submitted_review,
 )
 
 # The standard's columns, in order (schema.data.gouv.fr, scdl/subventions 2.1.0).
@@ -41,7 +42,8 @@ def decided(call, manager):
     services.record_payment(decision, amount="2500.50", tranche=PaymentTranche.BALANCE, actor=manager,
                             paid_on=date(2026, 11, 15))
     services.reject_application(under_review(call), reason="Hors champ", actor=manager)
-    person = SubmittedApplicationFactory(call=call, applicant=IndividualApplicantFactory(), state="under_review")
+    person = with_submitted_review(
+        SubmittedApplicationFactory(call=call, applicant=IndividualApplicantFactory(), state="under_review"))
     services.award_grant(person, amount="1000", section=OPERATING, actor=manager)
     db.session.commit()
     return award

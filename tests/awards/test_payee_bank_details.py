@@ -13,7 +13,12 @@ from grants.database import db
 from grants.models import EnvelopeMovement, MovementKind
 from tests.accounts.conftest import audit_events
 from tests.awards.conftest import OPERATING, under_review
-from tests.factories import IndividualApplicantFactory, SubmittedApplicationFactory, member_of
+from tests.factories import (
+    IndividualApplicantFactory,
+    SubmittedApplicationFactory,
+    member_of,
+    with_submitted_review,
+)
 
 IBAN = "FR7630006000011234567890189"
 MASKED = "FR76 •••• •••• •••• •••• •••0 189"
@@ -63,8 +68,8 @@ def test_the_payment_form_shows_the_account_masked_or_its_absence(call, manager,
 
 def test_a_person_records_an_iban_on_the_account_page_and_is_paid_into_it(call, manager, client, login_as):
     applicant = IndividualApplicantFactory(iban=None)
-    application = SubmittedApplicationFactory(call=call, applicant=applicant, state="under_review",
-                                              amount_requested=Decimal("5000.00"))
+    application = with_submitted_review(SubmittedApplicationFactory(
+        call=call, applicant=applicant, state="under_review", amount_requested=Decimal("5000.00")))
     decision = awarded(call, manager, application)
     with pytest.raises(services.MissingBankDetails) as refused:
         services.record_payment(decision, amount="1000", tranche="advance", actor=manager, paid_on=date(2026, 9, 1))

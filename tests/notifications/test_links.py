@@ -53,10 +53,10 @@ def test_each_event_stores_the_page_of_its_recipient(app, mail_outbox):
     manager = ManagerFactory()
     awards.award_grant(application, amount="1000", section="fonctionnement", actor=manager)
     reviewer = ReviewerFactory()
-    other = under_review(call)
+    other = under_review(call, reviewed=False)
     reviews.assign([other], [reviewer], due_on=date(2030, 1, 1), actor=manager)
     db.session.commit()
-    assignment = db.session.scalar(db.select(ReviewAssignment))
+    assignment = db.session.scalar(db.select(ReviewAssignment).where(ReviewAssignment.application_id == other.id))
     links = {n.event: n.link for n in db.session.scalars(db.select(Notification))}
     assert links["decision_awarded"] == f"/dossiers/{application.id}"
     assert links["review_assigned"] == f"/evaluation/{assignment.id}"

@@ -168,7 +168,7 @@ def test_a_submission_receipt_and_a_decision_reach_the_association_through_the_w
     from grants.applications.services import submit
     from grants.awards.services import award_grant
     from grants.reviews.services import screen_application
-    from tests.factories import CallEnvelopeFactory, complete_draft
+    from tests.factories import CallEnvelopeFactory, complete_draft, with_submitted_review
 
     _, handler = smtp_server
     call = CallFactory(state=CallState.OPEN)
@@ -184,6 +184,7 @@ def test_a_submission_receipt_and_a_decision_reach_the_association_through_the_w
     db.session.commit()
     assert wait_for(lambda: len(handler.messages) == 2), f"no receipts:\n{celery.logs()}"
     screen_application(application, eligible=True, reason=None, actor=manager)
+    with_submitted_review(application)
     award_grant(application, amount=Decimal("4000.00"), section="fonctionnement", actor=manager)
     db.session.commit()
     assert wait_for(lambda: len(handler.messages) == 4), f"no decisions:\n{celery.logs()}"

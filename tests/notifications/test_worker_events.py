@@ -36,6 +36,7 @@ from tests.factories import (
     SubmittedApplicationFactory,
     UserFactory,
     member_of,
+    with_submitted_review,
 )
 from tests.notifications.conftest import received, wait_for
 
@@ -109,6 +110,7 @@ def test_each_event_reaches_each_recipient_once_through_the_worker(pg_app, worke
     db.session.commit()
     to_applicant(f"« {to_reject.title} » : décision sur votre demande de subvention",
                  f"“{to_reject.title}”: decision on your grant application", "Budget insuffisamment détaillé.")
+    with_submitted_review(to_pay, assigned_by=manager)
     decision = award_grant(to_pay, amount=Decimal("4000.00"), section="fonctionnement", actor=manager)
     db.session.commit()
     to_applicant(f"« {to_pay.title} » : une subvention vous est accordée",

@@ -103,6 +103,7 @@ def render_decision(application: Application, *, failed: str | None = None, form
         tranche_labels=TRANCHE_LABELS,
         page_errors=page_errors,
         payable=decision is not None and "payment" in visible_forms(application, decision),
+        reviews=services.review_progress(application) if application.state == ApplicationState.UNDER_REVIEW else None,
     ), status
 
 
@@ -146,7 +147,8 @@ def award(application_id: int):
 
     def operation(form):
         granted = services.award_grant(application, amount=form.amount.data, section=form.section.data,
-                                       actor=acting_user(), reason=form.reason.data or "")
+                                       actor=acting_user(), reason=form.reason.data or "",
+                                       before_reviews_reason=form.before_reviews_reason.data or "")
         return _("Subvention de %(amount)s accordée à %(reference)s.", amount=money(granted.amount),
                  reference=application.reference)
 
