@@ -118,6 +118,7 @@ PAGE_OF_EVENT = {
     "review_assigned": _assignments_page,
     "review_due_soon": _assignment_page,
     "review_overdue": _assignment_page,
+    "review_set_aside": lambda context: url_for("reviews.assignments", call_id=context["call"].id, _external=False),
     "manager_digest": lambda context: url_for("home.dashboard", _external=False),
     "attachment_bundle_ready": lambda context: url_for(
         "applications.bundle", call_id=context["call"].id, bundle_id=context["bundle"].id, _external=False),

@@ -214,7 +214,9 @@ def _submitted_reviews(call_id: int) -> list[_ReviewFigures]:
         .join(Application, Application.id == ReviewAssignment.application_id)
         .join(CriterionScore, CriterionScore.review_id == Review.id)
         .join(Criterion, Criterion.id == CriterionScore.criterion_id)
-        .where(Application.call_id == call_id, Review.state == ReviewState.SUBMITTED)
+        # A review set aside (its reviewer declared a conflict after transmitting it) no longer counts.
+        .where(Application.call_id == call_id, Review.state == ReviewState.SUBMITTED,
+               ReviewAssignment.state == AssignmentState.ASSIGNED)
         .order_by(Review.id, Criterion.position, Criterion.id)
     ).all()
     reviews: dict[int, _ReviewFigures] = {}

@@ -256,7 +256,8 @@ def peer_reviews(assignment: ReviewAssignment) -> list[PeerReview] | None:
         sa.select(Review)
         .join(ReviewAssignment, ReviewAssignment.id == Review.assignment_id)
         .where(ReviewAssignment.application_id == assignment.application_id,
-               ReviewAssignment.id != assignment.id, Review.state == ReviewState.SUBMITTED)
+               ReviewAssignment.id != assignment.id, Review.state == ReviewState.SUBMITTED,
+               ReviewAssignment.state == AssignmentState.ASSIGNED)
         .options(selectinload(Review.assignment).selectinload(ReviewAssignment.reviewer),
                  selectinload(Review.scores).selectinload(CriterionScore.criterion))
         .order_by(Review.submitted_at, Review.id)

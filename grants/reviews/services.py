@@ -163,7 +163,9 @@ def has_conflict(reviewer: User, application: Application) -> bool:
 def declare_conflict(reviewer: User, applicant: Applicant, reason: str, *, now: datetime | None = None
                      ) -> ConflictOfInterest:
     """A reviewer declares a tie to an applicant. From then on he is never assigned its applications,
-    and he steps aside (with this reason) from those assigned to him that he has not submitted yet.
+    and he steps aside (with this reason) from every one assigned to him, at once: a draft review is
+    discarded; a review he already transmitted is set aside (kept for the record, out of the ranking,
+    the peers' view and the applicant's comments) and the manager who assigned it is told by email.
     Only an applicant he may see (:func:`declarable_applicants`) can be named: a forged id of a private
     individual is refused as if it did not exist, and his name never reaches the reviewer's list."""
     reason = (reason or "").strip()
@@ -188,8 +190,25 @@ def declare_conflict(reviewer: User, applicant: Applicant, reason: str, *, now: 
     for assignment in open_assignments:
         if assignment.review is None or assignment.review.state != ReviewState.SUBMITTED:
             _recuse(assignment, reviewer, _("Conflit d'intérêts déclaré : %(reason)s", reason=reason))
+        else:
+            _set_aside(assignment, reviewer, reason)
     db.session.flush()
     return conflict
+
+
+def _set_aside(assignment: ReviewAssignment, reviewer: User, reason: str) -> None:
+    """A conflict declared after the review was transmitted: the reviewer loses the dossier (the
+    assignment ends, and with it his access), his review stays as written but no longer counts, and
+    the manager who assigned it is told, to assign another reviewer."""
+    before = assignment.state
+    assignment.state = AssignmentState.RECUSED
+    assignment.recusal_reason = _("Conflit d'intérêts déclaré après l'évaluation : %(reason)s", reason=reason)
+    record_transition("review.recused", assignment, before, AssignmentState.RECUSED, actor=reviewer,
+                      reason=assignment.recusal_reason, review_set_aside=assignment.review.id)
+    manager = assignment.assigned_by
+    if manager is not None and manager.active:
+        queue_email("review_set_aside", manager, user=manager, assignment=assignment,
+                    application=assignment.application, call=assignment.application.call, reviewer=reviewer)
 
 
 def withdraw_conflict(reviewer: User, conflict: ConflictOfInterest) -> None:
@@ -511,7 +530,8 @@ def applicant_visible_comments(application: Application) -> list[str]:
     comments = db.session.scalars(
         sa.select(Review.comment)
         .join(ReviewAssignment, ReviewAssignment.id == Review.assignment_id)
-        .where(ReviewAssignment.application_id == application.id, Review.state == ReviewState.SUBMITTED)
+        .where(ReviewAssignment.application_id == application.id, Review.state == ReviewState.SUBMITTED,
+               ReviewAssignment.state == AssignmentState.ASSIGNED)
         .order_by(Review.submitted_at, Review.id)
     ).all()
     return [c.strip() for c in comments if c and c.strip()]

@@ -24,6 +24,7 @@ from tests.factories import (
     SubmittedApplicationFactory,
     complete_draft,
     member_of,
+    with_submitted_review,
 )
 
 pytestmark = pytest.mark.e2e
@@ -49,6 +50,7 @@ def arrange(stack) -> dict:
                                              state=ApplicationState.UNDER_REVIEW, title="Jardins partagés",
                                              amount_requested=Decimal("6000.00"))
         manager = ManagerFactory()
+        with_submitted_review(funded, assigned_by=manager)
         decision = awards.award_grant(funded, amount="5500", section=BudgetSection.OPERATING, actor=manager)
         awards.record_payment(decision, amount="3300", tranche=PaymentTranche.ADVANCE, actor=manager,
                               paid_on=date(2026, 6, 1))
