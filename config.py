@@ -188,6 +188,8 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session: a long form filled in one evening still posts
 
     PASSWORD_RESET_MAX_AGE = 3600
+    # How long the link emailed at sign-up confirms the address (seconds).
+    EMAIL_CONFIRMATION_MAX_AGE = 3 * 24 * 3600
     INVITATION_MAX_AGE = 7 * 24 * 3600
     # Failed sign-ins only (a successful one never counts): per client address, and per account from
     # one address — so that nobody elsewhere can lock the owner out of their account.

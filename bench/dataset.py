@@ -144,8 +144,8 @@ class DatasetBuilder:
         self.big_call_applications = max(12, int(10000 * scale))
         self.other_applications = max(40, int(10000 * scale))
         self.t = {
-            "users": table("users", "email password_hash full_name locale active staff_role "
-                                    "created_at last_login_at wants_digest wants_call_news"),
+            "users": table("users", "email password_hash full_name locale active staff_role created_at "
+                                    "last_login_at email_confirmed_at wants_digest wants_call_news"),
             "organisations": table("organisations", "name legal_form siret rna street postal_code city email "
                                                     "phone created_at"),
             "memberships": table("memberships", "user_id organisation_id role joined_at"),
@@ -208,8 +208,8 @@ class DatasetBuilder:
 
         def user(email, name, role=None):
             return users.add(email=email, password_hash=password_hash, full_name=name, locale="fr", active=True,
-                             staff_role=role, created_at=created,
-                             last_login_at=None, wants_digest=True, wants_call_news=True)
+                             staff_role=role, created_at=created, last_login_at=None, email_confirmed_at=created,
+                             wants_digest=True, wants_call_news=True)
 
         self.manager = user(MANAGER_EMAIL, "Claire Vasseur", "manager")
         self.admin = user("bench-admin@region.example", "Marc Delattre", "admin")

@@ -70,6 +70,7 @@ class UserFactory(BaseFactory):
     locale = "fr"
     active = True
     staff_role = None
+    email_confirmed_at = factory.LazyFunction(utcnow)
 
 
 class ManagerFactory(UserFactory):

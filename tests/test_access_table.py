@@ -33,6 +33,7 @@ ACCESS_TABLE: dict[str, Access | Token] = {
     "accounts.register_individual": Access.PUBLIC,
     "accounts.register_organisation": Access.PUBLIC,
     "accounts.reset_password": Access.PUBLIC,  # the emailed token is the credential
+    "accounts.confirm_email": Access.PUBLIC,  # the emailed token proves the address
     "accounts.person_bank_details": Access.APPLICANT,  # an individual applicant's own IBAN
     "accounts.sign_out_everywhere": Access.AUTHENTICATED,
     # The JSON API: managers' tokens; the contract itself names no data.

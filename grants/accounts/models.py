@@ -41,6 +41,10 @@ class User(UserMixin, db.Model):
     staff_role: Mapped[StaffRole | None] = mapped_column(enum_type(StaffRole, "staff_role"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the owner of the address proved it by opening the link emailed at sign-up; None until then,
+    # and such an account cannot sign in. Accounts made another way (staff from the command line, an
+    # invitation accepted from its email) are confirmed as they are created.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # What a user may opt out of; receipts, decisions and reminders are always sent.
     wants_digest: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     wants_call_news: Mapped[bool] = mapped_column(default=True, server_default=sa.true())

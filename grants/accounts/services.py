@@ -26,6 +26,7 @@ from grants.outbox.services import queue_email
 
 MIN_PASSWORD_LENGTH = 12
 RESET_SALT = "subventia.password-reset"
+CONFIRMATION_SALT = "subventia.email-confirmation"
 
 
 class LoginRefused(DomainError):
@@ -37,6 +38,10 @@ class LoginRefused(DomainError):
 
 
 class ResetLinkUnusable(DomainError):
+    pass
+
+
+class ConfirmationLinkUnusable(DomainError):
     pass
 
 
@@ -95,6 +100,12 @@ def authenticate(email: str, password: str) -> User:
     elif not user.active:
         # Only someone who knows the password learns that the account is closed.
         reason, message = "inactive", _("Ce compte est désactivé. Contactez l'équipe de la Région pour le réactiver.")
+    elif user.email_confirmed_at is None:
+        # Only someone who knows the password learns that the address awaits confirmation.
+        send_email_confirmation(user)
+        reason, message = "unconfirmed", _(
+            "Confirmez d'abord votre adresse e-mail : un nouveau lien vient de vous être envoyé. "
+            "Pensez à regarder dans les courriers indésirables.")
     else:
         return user
     if user is None:
@@ -138,9 +149,12 @@ def check_new_password(password: str, field: str = "password") -> None:
 
 
 def create_user(
-    *, email: str, password: str, full_name: str, staff_role: StaffRole | None = None, locale: str = "fr"
+    *, email: str, password: str, full_name: str, staff_role: StaffRole | None = None, locale: str = "fr",
+    confirmed: bool = True,
 ) -> User:
-    """A new account. Keeps: one account per email (lower-cased), passwords of 12 characters or more."""
+    """A new account. Keeps: one account per email (lower-cased), passwords of 12 characters or more.
+    ``confirmed=False`` (the sign-up pages): the address is unproven, and the account cannot sign in
+    until its link (:func:`send_email_confirmation`) is opened."""
     email = normalise_email(email)
     check_new_password(password)
     if find_user_by_email(email) is not None:
@@ -151,6 +165,7 @@ def create_user(
         full_name=full_name.strip(),
         staff_role=staff_role,
         locale=locale,
+        email_confirmed_at=utcnow() if confirmed else None,
     )
     db.session.add(user)
     flush_or_explain({"uq_users_email": ("email", email_taken_message())})
@@ -300,4 +315,55 @@ def request_password_reset(email: str) -> None:
 
 def reset_password(user: User, new_password: str) -> None:
     _set_password(user, new_password, "password")
+    if user.email_confirmed_at is None:  # the link came to the address: that proves it
+        user.email_confirmed_at = utcnow()
     record_event("auth.password_reset", actor=user, subject=user)
+
+
+# -- confirming the address of a new account ------------------------------------------------------
+# The sign-up pages answer the same way whether the address is free or already has an account (no
+# enumeration): a free one gets an account that waits for this confirmation, a taken one's owner
+# gets an email saying someone tried to sign up with it.
+
+def _confirmation_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=CONFIRMATION_SALT)
+
+
+def make_confirmation_token(user: User) -> str:
+    return _confirmation_serializer().dumps({"user": user.id, "email": user.email})
+
+
+def send_email_confirmation(user: User) -> None:
+    """Email ``user`` the link that confirms their address."""
+    confirm_url = url_for("accounts.confirm_email", token=make_confirmation_token(user), _external=True)
+    queue_email("email_confirmation", user, user=user, confirm_url=confirm_url)
+
+
+def warn_of_sign_up_attempt(user: User, password: str) -> None:
+    """Someone signed up with the address of an existing account: its owner is told, and the answer
+    takes as long as a real sign-up (a password is hashed)."""
+    hash_password(password)
+    queue_email("sign_up_attempt", user, user=user, login_url=url_for("accounts.login", _external=True),
+                reset_url=url_for("accounts.forgot_password", _external=True))
+    record_event("account.sign_up_attempt", subject=user)
+
+
+def user_from_confirmation_token(token: str) -> User:
+    """The account a confirmation link was made for, if the link is genuine, recent and unused."""
+    try:
+        data = _confirmation_serializer().loads(token, max_age=current_app.config["EMAIL_CONFIRMATION_MAX_AGE"])
+    except SignatureExpired:
+        raise ConfirmationLinkUnusable(_(
+            "Ce lien a expiré. Connectez-vous avec votre adresse et votre mot de passe : un nouveau lien vous sera "
+            "envoyé.")) from None
+    except BadSignature:
+        data = None
+    user = db.session.get(User, data.get("user")) if isinstance(data, dict) and isinstance(data.get("user"), int) else None
+    if user is None or not user.active or data.get("email") != user.email or user.email_confirmed_at is not None:
+        raise ConfirmationLinkUnusable(_("Ce lien n'est pas valide ou a déjà servi. Connectez-vous."))
+    return user
+
+
+def confirm_email(user: User) -> None:
+    user.email_confirmed_at = utcnow()
+    record_event("account.email_confirmed", actor=user, subject=user)

@@ -93,6 +93,22 @@ def register_choice():
     return render_template("accounts/register_choice.html")
 
 
+@bp.get("/inscription/confirmer/<token>")
+@allow(Access.PUBLIC)
+def confirm_email(token: str):
+    """The link emailed at sign-up: it confirms the address, then the person signs in with their
+    password (the link alone never opens a session: whoever signed up with someone else's address
+    cannot have its owner working in an account whose password they know)."""
+    try:
+        user = services.user_from_confirmation_token(token)
+    except services.ConfirmationLinkUnusable as error:
+        return render_template("accounts/confirmation_unusable.html", message=error.message), 400
+    services.confirm_email(user)
+    db.session.commit()
+    flash(_("Votre adresse est confirmée : connectez-vous pour continuer."), "success")
+    return redirect(url_for("accounts.login"))
+
+
 # -- password reset -----------------------------------------------------------------------------
 
 @bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])

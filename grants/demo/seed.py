@@ -156,6 +156,7 @@ class DemoSeed:
             user = self.created("users", User(
                 email=email, full_name=full_name, staff_role=staff_role, locale="fr",
                 password_hash=hash_password(DEMO_PASSWORD), created_at=self.at(-120, 9),
+                email_confirmed_at=self.at(-120, 9),
             ))
             db.session.flush()
         self.users[email] = user

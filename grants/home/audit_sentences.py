@@ -54,6 +54,8 @@ SENTENCES = {
     "auth.password_reset": _l("%(actor)s a réinitialisé son mot de passe."),
     "access.refused": _l("Accès refusé à %(actor)s : %(path)s."),
     "account.registered": _l("%(actor)s a créé son compte."),
+    "account.email_confirmed": _l("%(actor)s a confirmé son adresse e-mail."),
+    "account.sign_up_attempt": _l("Une inscription a été tentée avec l'adresse de %(subject)s, qui a été prévenu(e) par e-mail."),
     "account.created": _l("Le compte de %(subject)s a été créé en ligne de commande (rôle : %(role)s)."),
     "account.updated": _l("%(actor)s a modifié ses informations."),
     "account.role_changed": _l("Le rôle de %(subject)s est passé de %(previous)s à %(role)s en ligne de commande ; ses sessions sont fermées."),
@@ -136,6 +138,7 @@ LOGIN_FAILURES = {
     "unknown_email": _l("adresse inconnue"),
     "wrong_password": _l("mauvais mot de passe"),
     "inactive": _l("compte désactivé"),
+    "unconfirmed": _l("adresse e-mail pas encore confirmée"),
 }
 
 

@@ -4,6 +4,10 @@ They create an organisation or an applicant, so they belong to this area; they a
 ``accounts`` blueprint (``/inscription``, endpoints ``accounts.register_organisation`` and
 ``accounts.register_individual``), where links, templates and bookmarks have always found them.
 Importing :mod:`grants.organisations.views` adds them, before the app registers the blueprint.
+
+A sign-up never signs in: the page says to open the link emailed to the address, and answers the same
+for an address that already has an account (whose owner is emailed instead), so that it never tells
+who is registered (``accounts.confirm_email`` opens the link).
 """
 
 from __future__ import annotations
@@ -14,13 +18,19 @@ from flask_login import current_user
 
 from grants.access import Access, allow
 from grants.accounts.limits import registration_per_email, registration_per_ip
-from grants.accounts.sessions import start_session
 from grants.accounts.views import bp as accounts_bp
 from grants.database import db
 from grants.errors import DomainError
 from grants.form_errors import show_error
 from grants.organisations import services
 from grants.organisations.forms import RegisterIndividualForm, RegisterOrganisationForm
+
+
+def check_your_email(email: str):
+    """The answer to a sign-up, the same whether the address was free (an account waits for its
+    confirmation link) or already registered (its owner was emailed): nothing tells them apart."""
+    db.session.commit()
+    return render_template("accounts/registration_sent.html", email=email)
 
 
 def already_signed_in():
@@ -43,16 +53,13 @@ def register_organisation():
             "city": form.city.data, "email": form.contact_email.data, "phone": form.phone.data,
         }
         try:
-            user, organisation = services.register_organisation(
+            services.register_organisation(
                 identity=identity, full_name=form.full_name.data, email=form.email.data, password=form.password.data
             )
         except DomainError as error:
             show_error(form, error)
         else:
-            start_session(user)
-            db.session.commit()
-            flash(_("Bienvenue ! %(name)s est inscrite sur la plateforme.", name=organisation.name), "success")
-            return redirect(url_for("home.dashboard"))
+            return check_your_email(form.email.data)
     return render_template("accounts/register_organisation.html", form=form)
 
 
@@ -66,15 +73,12 @@ def register_individual():
     form = RegisterIndividualForm()
     if form.validate_on_submit():
         try:
-            user = services.register_individual(
+            services.register_individual(
                 full_name=form.full_name.data, email=form.email.data, password=form.password.data,
                 street=form.street.data, postal_code=form.postal_code.data, city=form.city.data,
             )
         except DomainError as error:
             show_error(form, error)
         else:
-            start_session(user)
-            db.session.commit()
-            flash(_("Bienvenue ! Votre compte est créé."), "success")
-            return redirect(url_for("home.dashboard"))
+            return check_your_email(form.email.data)
     return render_template("accounts/register_individual.html", form=form)

@@ -14,11 +14,14 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from grants.accounts.models import User
 from grants.accounts.services import (
+    check_new_password,
     create_user,
     email_taken_message,
     find_user_by_email,
     flush_or_explain,
     normalise_email,
+    send_email_confirmation,
+    warn_of_sign_up_attempt,
 )
 from grants.audit.services import record_event
 from grants.bank_details import checked_bank_details, masked_iban
@@ -89,12 +92,28 @@ def _ensure_identifiers_free(siret: str, rna: str | None, exclude_id: int | None
             raise DomainError(message, field=field)
 
 
-def register_organisation(*, identity: dict, full_name: str, email: str, password: str) -> tuple[User, Organisation]:
-    """A new organisation with its first member as owner and its Applicant. Keeps: a valid, unique
-    SIRET (and RNA); an organisation never exists without an owner."""
+def _address_already_registered(email: str, password: str) -> bool:
+    """True when ``email`` has an account: its owner is emailed instead (nothing is created), and the
+    caller answers exactly as for a new account, so the sign-up pages never tell whether an address
+    is registered."""
+    check_new_password(password)
+    existing = find_user_by_email(email)
+    if existing is None:
+        return False
+    warn_of_sign_up_attempt(existing, password)
+    return True
+
+
+def register_organisation(*, identity: dict, full_name: str, email: str, password: str
+                          ) -> tuple[User, Organisation] | None:
+    """A new organisation with its first member as owner and its Applicant, the member's address to
+    confirm (emailed link); None when the address already has an account (its owner is told). Keeps: a
+    valid, unique SIRET (and RNA); an organisation never exists without an owner."""
     identity = _clean_identity(identity)
     _ensure_identifiers_free(identity["siret"], identity["rna"])
-    user = create_user(email=email, password=password, full_name=full_name)
+    if _address_already_registered(email, password):
+        return None
+    user = create_user(email=email, password=password, full_name=full_name, confirmed=False)
     organisation = Organisation(**{name: identity[name] for name in IDENTITY_FIELDS})
     db.session.add(organisation)
     db.session.add(Membership(user=user, organisation=organisation, role=MembershipRole.OWNER))
@@ -102,16 +121,23 @@ def register_organisation(*, identity: dict, full_name: str, email: str, passwor
     flush_or_explain(_identifier_messages())
     record_event("account.registered", actor=user, subject=user, kind="organisation")
     record_event("organisation.registered", actor=user, subject=organisation, siret=organisation.siret)
+    send_email_confirmation(user)
     return user, organisation
 
 
-def register_individual(*, full_name: str, email: str, password: str, street: str, postal_code: str, city: str) -> User:
-    """A person applying in their own name (e.g. a job seeker's project): a User and their Applicant."""
-    user = create_user(email=email, password=password, full_name=full_name)
+def register_individual(*, full_name: str, email: str, password: str, street: str, postal_code: str, city: str
+                        ) -> User | None:
+    """A person applying in their own name (e.g. a job seeker's project): a User and their Applicant,
+    the address to confirm (emailed link); None when the address already has an account (its owner
+    is told)."""
+    if _address_already_registered(email, password):
+        return None
+    user = create_user(email=email, password=password, full_name=full_name, confirmed=False)
     address = f"{street.strip()}, {postal_code.strip()} {city.strip()}"
     db.session.add(Applicant(kind=ApplicantKind.INDIVIDUAL, person=user, address=address[:300]))
     flush_or_explain({"uq_users_email": ("email", email_taken_message())})
     record_event("account.registered", actor=user, subject=user, kind="individual")
+    send_email_confirmation(user)
     return user
 
 
