@@ -96,7 +96,7 @@ def _call_page(context: dict) -> str:
 
 
 # The page each message is about, in its recipient's own view: the bell links there. Messages that
-# carry a secret link (invitation, password reset) have none: the email alone holds the secret.
+# carry a secret link (invitation, password reset, email confirmation) have none: the email alone holds the secret.
 PAGE_OF_EVENT = {
     "application_submitted": _application_page,
     "application_withdrawn": _application_page,
@@ -123,6 +123,8 @@ PAGE_OF_EVENT = {
     "attachment_bundle_ready": lambda context: url_for(
         "applications.bundle", call_id=context["call"].id, bundle_id=context["bundle"].id, _external=False),
     "data_export_ready": lambda context: url_for("privacy.my_data", _external=False),
+    # Someone tried to sign up with the address: the owner's account page (password, sessions).
+    "sign_up_attempt": lambda context: url_for("accounts.account", _external=False),
 }
 
 

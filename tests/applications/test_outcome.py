@@ -29,6 +29,7 @@ from tests.factories import (
     SubmittedApplicationFactory,
     complete_draft,
     member_of,
+    with_submitted_review,
 )
 
 
@@ -38,6 +39,7 @@ def awarded(call, applicant):
     manager = ManagerFactory()
     application = SubmittedApplicationFactory(call=call, applicant=applicant, state=ApplicationState.UNDER_REVIEW,
                                               amount_requested=Decimal("6000.00"), title="Jardins partagés")
+    with_submitted_review(application, assigned_by=manager)
     decision = awards.award_grant(application, amount="5500", section=BudgetSection.OPERATING, actor=manager)
     awards.record_payment(decision, amount="2000", tranche=PaymentTranche.ADVANCE, actor=manager,
                           paid_on=date(2026, 6, 1))

@@ -91,5 +91,5 @@ def test_every_message_but_the_secret_links_names_its_page():
 
     templates = Path(__file__).resolve().parents[2] / "templates" / "email"
     events = {path.name.split(".")[0] for path in templates.glob("*.subject.txt")}
-    assert events - set(PAGE_OF_EVENT) == {"invitation", "password_reset"}
+    assert events - set(PAGE_OF_EVENT) == {"invitation", "password_reset", "email_confirmation"}
     assert set(PAGE_OF_EVENT) <= events
