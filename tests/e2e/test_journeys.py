@@ -157,9 +157,20 @@ def association_finds_the_call_and_registers(stack, journey, browse, tmp_path):
     page.locator("#password").fill(PASSWORD)
     page.locator("#password_confirm").fill(PASSWORD)
     page.get_by_role("button", name="Inscrire l'organisme").click()
-    expect(page).to_have_url(re.compile(r"/mon-espace$"))
-    expect(announced(page, "Les Amis du Bocage")).to_be_visible()
+    # No session before the address is confirmed: the page says to open the emailed link.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Vérifiez votre messagerie")
     association.check()
+    confirmations = wait_for(lambda: [m for m in stack.emails_to(ASSOCIATION_EMAIL)
+                                      if m["Subject"] == "Confirmez votre adresse e-mail"], timeout=60)
+    assert confirmations, f"no confirmation link reached the SMTP server; logs in {stack.logs}"
+    body = confirmations[0].get_body(preferencelist=("plain",)).get_content()
+    link = re.search(r"https?://\S+/inscription/confirmer/\S+", body).group(0)
+    assert link.startswith(stack.base_url), "the email links to the served app"
+    association.goto(link)
+    expect(page).to_have_url(re.compile(r"/connexion$"))
+    expect(announced(page, "Votre adresse est confirmée")).to_be_visible()
+    association.check()
+    sign_in(association, ASSOCIATION_EMAIL, PASSWORD)
     with stack.database():
         organisation = db.session.scalar(db.select(Organisation).where(Organisation.siret == SIRET))
         assert organisation is not None and organisation.name == "Les Amis du Bocage"
