@@ -136,13 +136,20 @@ def confirm_committee(call: Call, *, section: BudgetSection, held_on: date, acto
         label = application.reference if application else f"#{line.application_id}"
         try:
             if line.choice == "award":
+                # The committee's observations are its reason to award a dossier whose reviews are not
+                # all in (audited as for an award decided alone); without them such an award is refused.
                 services.award_grant(application, amount=line.amount, section=section, actor=actor,
-                                     reason=line.reason, committee_session=session)
+                                     reason=line.reason, committee_session=session, before_reviews_reason=note)
             elif line.choice == "reject":
                 services.reject_application(application, reason=line.reason, actor=actor, committee_session=session)
             elif application is None or services.decision_of(application) is None:
                 # One already on the waiting list stays there as it is.
                 services.waitlist_application(application, actor=actor, reason=line.reason, committee_session=session)
+        except services.ReviewsPending as error:
+            raise DomainError(_("Dossier %(reference)s : %(count)s évaluation(s) sur %(total)s pas encore transmise(s) ; "
+                                "pour l'accorder quand même, dites dans les observations de la commission pourquoi "
+                                "elle décide sans les attendre.", reference=label, count=error.pending,
+                                total=error.submitted + error.pending), field="note") from error
         except DomainError as error:
             raise DomainError(_("Dossier %(reference)s : %(message)s", reference=label, message=error.message),
                               field=error.field) from error

@@ -98,3 +98,22 @@ def test_the_reason_field_is_not_shown_once_the_reviews_are_in(call, manager, lo
     application = under_review(call)
     page = login_as(manager).get(url(application)).get_data(as_text=True)
     assert "before_reviews_reason" not in page
+
+
+def test_a_committee_awards_before_the_reviews_only_with_its_observations(call, manager):
+    from datetime import date
+
+    from grants.awards import committee
+    from grants.errors import DomainError
+
+    application = under_review(call, reviewed=False)
+    lines = [committee.CommitteeLine(application.id, "award", Decimal("1000.00"))]
+    with pytest.raises(DomainError) as refused:
+        committee.confirm_committee(call, section=OPERATING, held_on=date(2026, 6, 12), actor=manager, lines=lines)
+    assert application.reference in refused.value.message and "observations de la commission" in refused.value.message
+    db.session.rollback()
+    assert db.session.scalar(db.select(db.func.count(Decision.id))) == 0
+    committee.confirm_committee(call, section=OPERATING, held_on=date(2026, 6, 12), actor=manager, lines=lines,
+                                note="Projet urgent, évaluateur indisponible")
+    db.session.commit()
+    assert [e.details["reason"] for e in overrides()] == ["Projet urgent, évaluateur indisponible"]

@@ -223,7 +223,7 @@ class DemoStack:
 
     base_url: str
     app: object
-    secrets: dict  # signed links made for the seeded data: {"invitation": ..., "password_reset": ...}
+    secrets: dict  # signed links made for the seeded data: {"invitation": ..., "password_reset": ..., ...}
     logs: list[Path]
 
     def database(self):
@@ -256,7 +256,7 @@ def seed_the_demo(app) -> dict:
 
     from grants.accounts.models import StaffRole, User
     from grants.accounts.passwords import hash_password
-    from grants.accounts.services import make_reset_token
+    from grants.accounts.services import make_confirmation_token, make_reset_token
     from grants.database import utcnow
     from grants.demo.seed import DEMO_PASSWORD, seed_demo
     from grants.organisations.models import Invitation, Membership
@@ -269,7 +269,11 @@ def seed_the_demo(app) -> dict:
                                              (NO_ROLE_EMAIL, "Paul Sansrôle", None)):
             if db.session.scalar(sa.select(User.id).where(User.email == email)) is None:
                 db.session.add(User(email=email, full_name=full_name, staff_role=staff_role, locale="fr",
-                                    password_hash=hash_password(DEMO_PASSWORD)))
+                                    password_hash=hash_password(DEMO_PASSWORD), email_confirmed_at=utcnow()))
+        # A sign-up whose emailed link is not opened yet (accounts.confirm_email).
+        signed_up = User(email="nouvelle.inscrite@exemple.fr", full_name="Nina Inscrite", locale="fr",
+                         password_hash=hash_password(DEMO_PASSWORD), email_confirmed_at=None)
+        db.session.add(signed_up)
         owner = db.session.scalars(sa.select(Membership).order_by(Membership.id)).first()
         invitation = Invitation(organisation_id=owner.organisation_id, email="nouvelle.recrue@exemple.fr",
                                 invited_by_id=owner.user_id, expires_at=utcnow() + timedelta(days=7))
@@ -278,6 +282,7 @@ def seed_the_demo(app) -> dict:
         links = {
             "invitation": invitation_token(invitation),
             "password_reset": make_reset_token(db.session.scalar(sa.select(User).where(User.email == NO_ROLE_EMAIL))),
+            "email_confirmation": make_confirmation_token(signed_up),
         }
         with db.engine.begin() as connection:
             connection.execute(sa.text(f"CREATE SCHEMA {SNAPSHOT_SCHEMA}"))

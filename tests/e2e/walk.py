@@ -225,7 +225,8 @@ def single_values(arguments: set, role: str, accounts: dict, endpoint: str, secr
 
 
 # The signed links of the seeded data (tests/e2e/conftest.py, seed_the_demo), by the page they open.
-TOKEN_LINKS = {"organisations.invitation": "invitation", "accounts.reset_password": "password_reset"}
+TOKEN_LINKS = {"organisations.invitation": "invitation", "accounts.reset_password": "password_reset",
+               "accounts.confirm_email": "email_confirmation"}
 BINDERS = [
     ({"application_id"}, application_bindings),
     ({"assignment_id"}, assignment_bindings),
