@@ -22,3 +22,17 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))
 graceful_timeout = 30
 # The proxy keeps its connections to gunicorn open between requests.
 keepalive = 5
+
+# No server banner: gunicorn writes ``Server: gunicorn`` on every answer, which tells a scanner which
+# software (and which advisories) to try. It has no setting for it, so its response's default headers
+# are taken without that line (tests/test_production_server.py).
+from gunicorn.http import wsgi as _gunicorn_wsgi  # noqa: E402
+
+_default_headers = _gunicorn_wsgi.Response.default_headers
+
+
+def _default_headers_without_server(self):
+    return [line for line in _default_headers(self) if not line.lower().startswith("server:")]
+
+
+_gunicorn_wsgi.Response.default_headers = _default_headers_without_server

@@ -15,7 +15,7 @@ from tests.live_servers import gunicorn_server, production_environment
 @pytest.fixture
 def gunicorn(pg_app, redis_url, tmp_path):
     env = production_environment(pg_app.config["SQLALCHEMY_DATABASE_URI"], redis_url, tmp_path / "instance")
-    with gunicorn_server(env, tmp_path / "gunicorn.log") as base:
+    with gunicorn_server(env, tmp_path / "gunicorn.log", config="deploy/gunicorn.conf.py") as base:
         yield base
 
 
@@ -51,7 +51,7 @@ def small_uploads_gunicorn(pg_app, redis_url, tmp_path):
     # 100 KB per file: a request body over 10 × 100 KB + 1 MB is refused.
     env = production_environment(pg_app.config["SQLALCHEMY_DATABASE_URI"], redis_url, tmp_path / "instance",
                                  MAX_UPLOAD_BYTES=str(100 * 1024))
-    with gunicorn_server(env, tmp_path / "gunicorn.log") as base:
+    with gunicorn_server(env, tmp_path / "gunicorn.log", config="deploy/gunicorn.conf.py") as base:
         yield base
 
 

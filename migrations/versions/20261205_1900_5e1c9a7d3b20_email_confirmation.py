@@ -1,7 +1,7 @@
 """email confirmation: an account registered from the sign-up pages signs in once its address is confirmed
 
 Revision ID: 5e1c9a7d3b20
-Revises: 8d41c6b2e7f3
+Revises: 4f6a2c9e8b1d
 Create Date: 2026-12-05 19:00:00
 
 """
@@ -12,7 +12,7 @@ import grants.database
 
 # revision identifiers, used by Alembic.
 revision = '5e1c9a7d3b20'
-down_revision = '8d41c6b2e7f3'
+down_revision = '4f6a2c9e8b1d'
 branch_labels = None
 depends_on = None
 

@@ -20,6 +20,7 @@ from tests.factories import (
     ManagerFactory,
     SubmittedApplicationFactory,
     member_of,
+    with_submitted_review,
 )
 
 pytestmark = pytest.mark.e2e
@@ -37,6 +38,7 @@ def arrange(stack) -> dict:
                                                   state=ApplicationState.UNDER_REVIEW, title="Écoles jumelées",
                                                   amount_requested=Decimal("40000.00"))
         manager = ManagerFactory()
+        with_submitted_review(application, assigned_by=manager)
         awards.award_grant(application, amount="30000", section=BudgetSection.OPERATING, actor=manager)
         db.session.commit()
         arranged = {"owner": owner.email, "manager": manager.email, "application": application.id}

@@ -27,7 +27,7 @@ from grants.privacy.models import AccountClosure, ClosureStatus
 from grants.storage import attachment_storage
 from tests.accounts.conftest import audit_events
 from tests.conftest import TEST_PASSWORD, login
-from tests.factories import CallEnvelopeFactory, ManagerFactory, UserFactory
+from tests.factories import CallEnvelopeFactory, ManagerFactory, UserFactory, with_submitted_review
 from tests.privacy.conftest import person_with_data
 
 CONFIRM = {"password": TEST_PASSWORD, "understood": "y"}
@@ -91,6 +91,7 @@ def test_the_ledger_stays_sound_and_a_pending_payment_defers_the_closure(app, cl
     person.submitted.state = ApplicationState.UNDER_REVIEW
     db.session.commit()
     manager = ManagerFactory()
+    with_submitted_review(person.submitted, assigned_by=manager)
     decision = awards.award_grant(person.submitted, amount=Decimal("3000.00"), section=BudgetSection.OPERATING,
                                   actor=manager)
     awards.record_payment(decision, amount=Decimal("1000.00"), tranche=PaymentTranche.ADVANCE, actor=manager,
