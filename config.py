@@ -230,8 +230,15 @@ class Config:
     }
     NOTIFICATION_RETRY_BASE_SECONDS = Env("NOTIFICATION_RETRY_BASE_SECONDS", default=30, parse=int)
     # A row claimed for sending longer ago than this belongs to a delivery that died (worker killed):
-    # it may be claimed again. Far longer than one SMTP exchange (MAIL_TIMEOUT per step).
-    NOTIFICATION_SENDING_LEASE_SECONDS = Env("NOTIFICATION_SENDING_LEASE_SECONDS", default=600, parse=int)
+    # it may be claimed again. A batch in flight renews its lease every quarter of it, so this only
+    # has to exceed one SMTP exchange (MAIL_TIMEOUT per step).
+    NOTIFICATION_SENDING_LEASE_SECONDS = Env("NOTIFICATION_SENDING_LEASE_SECONDS", default=120, parse=int)
+    # How many notifications one delivery task claims and sends over one SMTP connection.
+    NOTIFICATION_BATCH_SIZE = Env("NOTIFICATION_BATCH_SIZE", default=100, parse=int)
+    # At most this many messages per second from one worker process (relays throttle); 0: no limit.
+    NOTIFICATION_SEND_RATE = Env("NOTIFICATION_SEND_RATE", default=0, parse=float)
+    # The sweeper hands out again a row left pending this long after it was due (lost enqueue).
+    NOTIFICATION_SWEEP_AFTER_SECONDS = Env("NOTIFICATION_SWEEP_AFTER_SECONDS", default=60, parse=int)
     # How often beat runs the scans for due reminders and digests (worker.beat_schedule).
     NOTIFICATION_SCAN_SECONDS = Env("NOTIFICATION_SCAN_SECONDS", default=300, parse=int)
     # Reminders and digests go out from this hour (Europe/Paris) of the day they are due, not at midnight.

@@ -19,12 +19,13 @@ from flask_babel import force_locale
 from jinja2 import TemplateNotFound
 from markupsafe import Markup, escape
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from grants.database import db
-from grants.outbox.models import Notification
-from grants.outbox.tasks import deliver_notification
+from grants.database import db, utcnow
+from grants.outbox.models import Notification, NotificationStatus
+from grants.outbox.tasks import batches, deliver_notifications
 
 _OUTBOX_KEY = "subventia.outbox"
 _LINK = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)»]")
@@ -38,17 +39,20 @@ def queue_email(event_name: str, recipient, *, dedup_key: str | None = None, **c
     return notification
 
 
-def queue_email_once(event_name: str, recipient, *, dedup_key: str, **context) -> Notification | None:
+def queue_email_once(event_name: str, recipient, *, dedup_key: str, **context) -> int | None:
     """Queue an email unless one with ``dedup_key`` was ever queued (the key is UNIQUE in the
-    database, so two scans running at once still queue it once). None when it already exists."""
+    database, so two scans running at once still queue it once). Returns the new row's id, or None
+    when it already exists."""
     queued = queue_emails_once([(event_name, recipient, dedup_key, context)])
     return queued[0] if queued else None
 
 
-def queue_emails_once(messages: list[tuple[str, object, str, dict]]) -> list[Notification]:
+def queue_emails_once(messages: list[tuple[str, object, str, dict]]) -> list[int]:
     """Queue each ``(event, recipient, dedup_key, context)`` whose key was never queued; returns the
-    rows added. Existing keys are skipped first in one query; a key inserted meanwhile by a
-    concurrent scan makes the batch fall back to one savepoint per row, and that row is skipped."""
+    ids of the rows added, delivered after the commit. Set-based: the keys already queued are read in
+    one query per 500 (they are not even rendered), the others written by one
+    ``INSERT … ON CONFLICT (dedup_key) DO NOTHING … RETURNING id`` per batch, so a key inserted
+    meanwhile by a concurrent scan is skipped by the database, not raised."""
     keys = [key for _, _, key, _ in messages]
     existing = set()
     for start in range(0, len(keys), 500):
@@ -57,23 +61,19 @@ def queue_emails_once(messages: list[tuple[str, object, str, dict]]) -> list[Not
         ))
     fresh = [m for m in messages if m[2] not in existing]
     fresh = list({m[2]: m for m in fresh}.values())  # the same key twice in one batch: once
-    rows = [render_notification(name, recipient, dedup_key=key, **context) for name, recipient, key, context in fresh]
-    if not rows:
+    if not fresh:
         return []
-    try:
-        with db.session.begin_nested():
-            db.session.add_all(rows)
-    except IntegrityError:
-        added = []
-        for row in [render_notification(n, r, dedup_key=k, **c) for n, r, k, c in fresh]:
-            try:
-                with db.session.begin_nested():
-                    db.session.add(row)
-            except IntegrityError:
-                continue
-            added.append(row)
-        return added
-    return rows
+    now = utcnow()
+    rows = [{**notification_values(name, recipient, dedup_key=key, **context), "status": NotificationStatus.PENDING,
+             "attempts": 0, "created_at": now} for name, recipient, key, context in fresh]
+    insert = sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    statement = (insert(Notification).on_conflict_do_nothing(index_elements=["dedup_key"])
+                 .returning(Notification.id))
+    ids = []
+    for start in range(0, len(rows), 1000):
+        ids += db.session.scalars(statement, rows[start:start + 1000]).all()
+    db.session.info.setdefault(_OUTBOX_KEY, []).extend(ids)
+    return ids
 
 
 def _application_page(context: dict) -> str:
@@ -134,30 +134,41 @@ def notification_link(event_name: str, context: dict) -> str | None:
 
 
 def render_notification(event_name: str, recipient, *, dedup_key: str | None = None, **context) -> Notification:
+    return Notification(**notification_values(event_name, recipient, dedup_key=dedup_key, **context))
+
+
+def notification_values(event_name: str, recipient, *, dedup_key: str | None = None, **context) -> dict:
+    """The columns of one rendered message: two template renders (subject, text body) and the HTML
+    part, from the event's own HTML template or the text body set in the layout."""
     email = getattr(recipient, "email", recipient)
     locale = getattr(recipient, "locale", None) or "fr"
     with force_locale(locale):
         subject = render_template(f"email/{event_name}.subject.txt", **context).strip()
         body = render_template(f"email/{event_name}.body.txt", **context)
         body_html = render_html_part(event_name, subject, body, context)
-    return Notification(
-        event=event_name,
-        recipient_email=email,
-        recipient_id=getattr(recipient, "id", None),
-        subject=subject,
-        body_text=body,
-        body_html=body_html,
-        dedup_key=dedup_key,
-        link=notification_link(event_name, context),
-    )
+    return {"event": event_name, "recipient_email": email, "recipient_id": getattr(recipient, "id", None),
+            "subject": subject, "body_text": body, "body_html": body_html, "dedup_key": dedup_key,
+            "link": notification_link(event_name, context)}
+
+
+def has_own_html(event_name: str) -> bool:
+    """Whether ``templates/email/<event>.body.html`` exists; looked up once per event and app (a
+    missing template is not cached by Jinja, and the scans ask for thousands of messages)."""
+    known = current_app.extensions.setdefault("subventia.email_html", {})
+    if event_name not in known:
+        try:
+            current_app.jinja_env.get_template(f"email/{event_name}.body.html")
+            known[event_name] = True
+        except TemplateNotFound as missing:
+            if missing.name != f"email/{event_name}.body.html":
+                raise
+            known[event_name] = False
+    return known[event_name]
 
 
 def render_html_part(event_name: str, subject: str, body: str, context: dict) -> str:
-    try:
+    if has_own_html(event_name):
         return render_template(f"email/{event_name}.body.html", subject=subject, **context)
-    except TemplateNotFound as missing:
-        if missing.name != f"email/{event_name}.body.html":
-            raise
     return render_template("email/_layout.html", subject=subject, paragraphs=text_paragraphs(body))
 
 
@@ -197,14 +208,14 @@ def dispatch_after_commit(session):
     # and a task started now could run before the real commit and find nothing.
     if session.in_nested_transaction():
         return
-    ids = session.info.pop(_OUTBOX_KEY, [])
-    for notification_id in ids:
-        # A broker outage must not undo the committed action: the row stays pending and the
-        # sweeper (outbox.tasks.requeue_stale_notifications) sends it later.
+    ids = list(dict.fromkeys(session.info.pop(_OUTBOX_KEY, [])))
+    for batch in batches(ids):
+        # A broker outage must not undo the committed action: the rows stay pending and the
+        # sweeper (outbox.tasks.requeue_stale_notifications) sends them later.
         try:
-            deliver_notification.delay(notification_id)
+            deliver_notifications.delay(batch)
         except Exception:  # noqa: BLE001 — kombu raises many kinds of connection errors
-            current_app.logger.exception("could not enqueue notification %s; the sweeper will", notification_id)
+            current_app.logger.exception("could not enqueue notifications %s; the sweeper will", batch)
 
 
 @event.listens_for(Session, "after_transaction_end")
