@@ -221,7 +221,8 @@ def main() -> None:
         env = {**os.environ, "SUBVENTIA_CONFIG": "production", "SECRET_KEY": "bench", "DATABASE_URL": url,
                "REDIS_URL": arguments.redis_url, "CELERY_QUEUE": queue, "SERVER_NAME": "subventia.bench",
                "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(port), "NOTIFICATION_MORNING_HOUR": "0",
-               "INSTANCE_PATH": str(tmp)}
+               "INSTANCE_PATH": str(tmp), "GRANTOR_NAME": "Région du banc d'essai",
+               "GRANTOR_SIRET": "20005376700014"}
         worker = run_worker(app, env, arguments.count, sink, tmp / "worker.log")
     finally:
         controller.stop()

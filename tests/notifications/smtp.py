@@ -12,7 +12,9 @@ from aiosmtpd.controller import Controller
 class ScriptedSMTPHandler:
     """Accepts mail, except: the first ``failures`` messages get ``failure_reply`` (451 by default);
     recipients listed in ``refused`` get a 550; with ``stall`` set, DATA waits until ``release`` is
-    set, then answers 421 without keeping the message (the client is gone by then)."""
+    set, then answers 421 without keeping the message (the client is gone by then); the messages to
+    addresses in ``drop_at`` make the server drop the connection without an answer (once each).
+    ``connections`` counts the SMTP sessions (EHLO/HELO)."""
 
     def __init__(self):
         self.failures = 0
@@ -22,6 +24,19 @@ class ScriptedSMTPHandler:
         self.stall = False
         self.stalled = threading.Event()
         self.release: asyncio.Event | None = None
+        self.drop_at: set[str] = set()
+        self.connections = 0
+        self.on_message = None  # called with the envelope of each message accepted
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_HELO(self, server, session, envelope, hostname):
+        self.connections += 1
+        session.host_name = hostname
+        return "250 {}".format(server.hostname)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refused:
@@ -39,7 +54,14 @@ class ScriptedSMTPHandler:
         if self.failures > 0:
             self.failures -= 1
             return self.failure_reply
+        dropped = self.drop_at.intersection(envelope.rcpt_tos)
+        if dropped:
+            self.drop_at -= dropped
+            server.transport.close()
+            return "421 4.4.2 Connection dropped"
         self.messages.append(envelope)
+        if self.on_message is not None:
+            self.on_message(envelope)
         return "250 OK"
 
 
