@@ -5,8 +5,16 @@ from __future__ import annotations
 import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
-from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
+from flask_babel import (
+    format_currency,
+    format_date,
+    format_datetime,
+    format_decimal,
+    get_locale,
+    get_timezone,
+)
 from flask_babel import gettext as _
 
 
@@ -38,6 +46,13 @@ def local_datetime(instant: datetime | None, fmt: str = "medium") -> str:
     if fmt == "day_at_time":
         # The pattern holds a word ("à", "at"), so it is translated with the interface.
         fmt = _("d MMMM y 'à' HH:mm")
+    return _formatted_datetime(instant, fmt, str(get_locale()), str(get_timezone()))
+
+
+@lru_cache(maxsize=4096)
+def _formatted_datetime(instant: datetime, fmt: str, locale: str, zone: str) -> str:
+    """Babel's formatting is slow and the scans format the same deadline for thousands of messages:
+    remembered by instant, format, language and time zone (all that the result depends on)."""
     return format_datetime(instant, fmt)
 
 

@@ -36,7 +36,7 @@ class ScriptedSMTPHandler:
     async def handle_HELO(self, server, session, envelope, hostname):
         self.connections += 1
         session.host_name = hostname
-        return "250 {}".format(server.hostname)
+        return f"250 {server.hostname}"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refused:

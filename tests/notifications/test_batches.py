@@ -177,3 +177,18 @@ def test_queueing_is_set_based_and_keyed(pg_app, smtp):
     assert len(first) == 2 and len(again) == 1 and again[0] not in first
     db.session.commit()
     assert db.session.scalar(sa.select(sa.func.count(Notification.id))) == 3
+
+
+@pytest.mark.parametrize("locale", ["fr", "en"])
+def test_the_layout_cut_once_gives_exactly_the_rendered_layout(app, locale):
+    from flask import render_template
+    from flask_babel import force_locale
+
+    from grants.outbox.services import render_html_part, text_paragraphs
+
+    body = "Bonjour Marie <Curie> & Cie,\n\nVoir https://subventia.test/dossiers/4.\nÀ bientôt\n\n--\nSubventia"
+    subject = "Plus que 2 jours pour déposer « <b>Jardins</b> »"
+    with force_locale(locale):
+        expected = render_template("email/_layout.html", subject=subject, paragraphs=text_paragraphs(body))
+        assert render_html_part("deadline_reminder", subject, body, {}) == expected
+        assert render_html_part("deadline_reminder", subject, body, {}) == expected  # from the cache
