@@ -21,9 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask import current_app
+from markupsafe import escape
 from sqlalchemy.orm import selectinload
 
 from grants.accounts.models import StaffRole, User
@@ -33,7 +35,12 @@ from grants.database import db, utcnow
 from grants.local_time import local_zone
 from grants.organisations.models import Applicant, Membership, Organisation
 from grants.outbox.models import Notification
-from grants.outbox.services import queue_emails_once
+from grants.outbox.services import (
+    insert_once,
+    notification_values,
+    queue_emails_once,
+    unqueued_keys,
+)
 from grants.reviews.models import AssignmentState, Review, ReviewAssignment, ReviewState
 
 REVIEW_DUE_SOON_DAYS = 2
@@ -92,19 +99,52 @@ def _queue_deadline_reminders(application_ids: list[int], offset: int, closes_on
             .selectinload(Organisation.memberships).selectinload(Membership.user),
         )
     ).all()
-    messages = []
-    for application in applications:
-        for user in application.applicant.acting_users():
-            if user.active:
-                messages.append((
-                    "deadline_reminder", user,
-                    f"deadline_reminder:{application.id}:{offset}:{closes_on:%Y%m%d}:{user.id}",
-                    {"user": user, "application": application, "call": application.call,
-                     "days_left": (closes_on - local_today(now)).days},
-                ))
-    queued = queue_emails_once(messages)
+    due = [(user, application, f"deadline_reminder:{application.id}:{offset}:{closes_on:%Y%m%d}:{user.id}")
+           for application in applications for user in application.applicant.acting_users() if user.active]
+    unqueued = unqueued_keys([key for _, _, key in due])
+    due = list({key: (user, application, key) for user, application, key in due if key in unqueued}.values())
+    queued = insert_once(deadline_reminder_values(due, (closes_on - local_today(now)).days))
     db.session.flush()
     return len(queued)
+
+
+# Stand-ins for what differs from one reminder to the next (name, title, applicant, the application's
+# id in links): the templates are rendered once per call, language and titled-or-not, then filled in.
+_NAME, _TITLE, _APPLICANT = "subventia-name-4e2a", "subventia-title-4e2a", "subventia-applicant-4e2a"
+_APPLICATION_ID = 904217356881
+
+
+def deadline_reminder_values(due: list[tuple[User, Application, str]], days_left: int) -> list[dict]:
+    """The rendered reminders of ``due`` (user, application, key) — what rendering each one gives
+    (tests/notifications/test_reminders.py compares them), for two renders per call and language
+    instead of two per message."""
+    patterns: dict[tuple, dict] = {}
+    values = []
+    for user, application, key in due:
+        call, locale, titled = application.call, user.locale or "fr", bool(application.title)
+        if (call.id, locale, titled) not in patterns:
+            stand_in_user = SimpleNamespace(full_name=_NAME, locale=locale, email=user.email, id=None)
+            stand_in = SimpleNamespace(id=_APPLICATION_ID, title=_TITLE if titled else application.title, call=call,
+                                       applicant=SimpleNamespace(display_name=_APPLICANT))
+            patterns[(call.id, locale, titled)] = notification_values(
+                "deadline_reminder", stand_in_user, user=stand_in_user, application=stand_in, call=call,
+                days_left=days_left)
+        pattern = patterns[(call.id, locale, titled)]
+        own = {_NAME: user.full_name, _TITLE: application.title, _APPLICANT: application.applicant.display_name,
+               str(_APPLICATION_ID): str(application.id)}
+        values.append({
+            **pattern, "recipient_email": user.email, "recipient_id": user.id, "dedup_key": key,
+            "subject": _fill(pattern["subject"], own), "body_text": _fill(pattern["body_text"], own),
+            "body_html": _fill(pattern["body_html"], {mark: str(escape(value)) for mark, value in own.items()}),
+            "link": _fill(pattern["link"], own),
+        })
+    return values
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    for mark, value in values.items():
+        text = text.replace(mark, value)
+    return text
 
 
 # --- Reviews ------------------------------------------------------------------------------------

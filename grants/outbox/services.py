@@ -53,19 +53,31 @@ def queue_emails_once(messages: list[tuple[str, object, str, dict]]) -> list[int
     one query per 500 (they are not even rendered), the others written by one
     ``INSERT … ON CONFLICT (dedup_key) DO NOTHING … RETURNING id`` per batch, so a key inserted
     meanwhile by a concurrent scan is skipped by the database, not raised."""
-    keys = [key for _, _, key, _ in messages]
+    unqueued = unqueued_keys([key for _, _, key, _ in messages])
+    fresh = [m for m in messages if m[2] in unqueued]
+    fresh = list({m[2]: m for m in fresh}.values())  # the same key twice in one batch: once
+    return insert_once([notification_values(name, recipient, dedup_key=key, **context)
+                        for name, recipient, key, context in fresh])
+
+
+def unqueued_keys(keys: list[str]) -> set[str]:
+    """Those of ``keys`` no row holds yet (one query per 500): what a scan still has to render."""
     existing = set()
     for start in range(0, len(keys), 500):
         existing.update(db.session.scalars(
             db.select(Notification.dedup_key).where(Notification.dedup_key.in_(keys[start:start + 500]))
         ))
-    fresh = [m for m in messages if m[2] not in existing]
-    fresh = list({m[2]: m for m in fresh}.values())  # the same key twice in one batch: once
-    if not fresh:
+    return set(keys) - existing
+
+
+def insert_once(values: list[dict]) -> list[int]:
+    """Insert rendered messages (:func:`notification_values`), skipping any whose ``dedup_key`` exists,
+    in one ``INSERT … ON CONFLICT DO NOTHING … RETURNING id`` per 1,000; returns the new ids, which
+    are delivered after the commit."""
+    if not values:
         return []
     now = utcnow()
-    rows = [{**notification_values(name, recipient, dedup_key=key, **context), "status": NotificationStatus.PENDING,
-             "attempts": 0, "created_at": now} for name, recipient, key, context in fresh]
+    rows = [{**row, "status": NotificationStatus.PENDING, "attempts": 0, "created_at": now} for row in values]
     insert = sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else postgresql_insert
     statement = (insert(Notification).on_conflict_do_nothing(index_elements=["dedup_key"])
                  .returning(Notification.id))

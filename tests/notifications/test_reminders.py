@@ -214,3 +214,20 @@ def test_a_rolled_back_opening_announces_nothing(app, mail_outbox):
     db.session.rollback()
     db.session.commit()
     assert mail_outbox == [] and queued() == []
+
+
+def test_reminders_rendered_once_per_language_are_exactly_the_ones_rendered_one_by_one(app, mail_outbox):
+    from grants.outbox.services import notification_values
+
+    call = open_call()
+    titled, (marie, john) = draft_on(call, "marie@asso.example", "john@asso.example", title="Jardins <partagés> & co")
+    john.locale = "en"
+    marie.full_name = "Marie <Curie> & Cie"
+    untitled, (paul,) = draft_on(call, "paul@asso.example", title="")
+    due = [(marie, titled, "k:1"), (john, titled, "k:2"), (paul, untitled, "k:3")]
+    grouped = reminders.deadline_reminder_values(due, 7)
+    one_by_one = [notification_values("deadline_reminder", user, dedup_key=key, user=user, application=application,
+                                      call=call, days_left=7) for user, application, key in due]
+    assert grouped == one_by_one
+    assert "Marie &lt;Curie&gt; &amp; Cie" in grouped[0]["body_html"] and "Marie <Curie> & Cie" in grouped[0]["body_text"]
+    assert f"/dossiers/{titled.id}" in grouped[1]["body_text"] and grouped[1]["link"] == f"/dossiers/{titled.id}"
