@@ -12,7 +12,7 @@ from celery.schedules import crontab
 from flask import Flask
 
 
-def beat_schedule(scan_seconds: float, sweep_seconds: float = 3600) -> dict:
+def beat_schedule(scan_seconds: float, sweep_seconds: float = 3600, notification_sweep_seconds: float = 60.0) -> dict:
     """The periodic tasks. Scans look at what is due now (Europe/Paris days); nothing is scheduled
     weeks ahead per application, so a changed deadline or a missed run needs no rescheduling."""
     scan = float(scan_seconds)
@@ -20,7 +20,7 @@ def beat_schedule(scan_seconds: float, sweep_seconds: float = 3600) -> dict:
         # Outbox rows left pending (broker down at commit time, worker crash) are sent again.
         "requeue-stale-notifications": {
             "task": "grants.outbox.tasks.requeue_stale_notifications",
-            "schedule": 60.0,
+            "schedule": float(notification_sweep_seconds),
         },
         # Calls open and close by themselves; the server enforces closes_at on every submission anyway.
         "open-and-close-calls": {
@@ -53,7 +53,8 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.conf.beat_schedule = beat_schedule(app.config["NOTIFICATION_SCAN_SECONDS"],
-                                                app.config["STORAGE_SWEEP_SECONDS"])
+                                                app.config["STORAGE_SWEEP_SECONDS"],
+                                                app.config["NOTIFICATION_SWEEP_AFTER_SECONDS"])
     celery_app.conf.include = ["grants.outbox.tasks", "grants.notifications.tasks", "grants.calls.tasks",
                                "grants.stored_files", "grants.applications.bundles", "grants.privacy.tasks"]
     celery_app.set_default()

@@ -81,7 +81,7 @@ class Processes:
                          "--without-heartbeat", "-l", "INFO"]
             ready = "ready"
         else:
-            arguments = ["beat", "-s", str(self.tmp_path / "beat-schedule"), "-l", "INFO"]
+            arguments = ["beat", "-s", str(self.tmp_path / f"{name}-schedule"), "-l", "INFO"]
             ready = "beat: Starting"
         with log.open("wb") as output:
             process = subprocess.Popen([sys.executable, "-m", "celery", "-A", "worker.app", *arguments], cwd=ROOT,
