@@ -237,7 +237,8 @@ class Config:
     NOTIFICATION_BATCH_SIZE = Env("NOTIFICATION_BATCH_SIZE", default=100, parse=int)
     # At most this many messages per second from one worker process (relays throttle); 0: no limit.
     NOTIFICATION_SEND_RATE = Env("NOTIFICATION_SEND_RATE", default=0, parse=float)
-    # The sweeper hands out again a row left pending this long after it was due (lost enqueue).
+    # How often the sweeper runs, and how long after it was due a pending row is handed out again by it
+    # (its task message was lost: a crash before the enqueue, a broker restart).
     NOTIFICATION_SWEEP_AFTER_SECONDS = Env("NOTIFICATION_SWEEP_AFTER_SECONDS", default=60, parse=int)
     # How often beat runs the scans for due reminders and digests (worker.beat_schedule).
     NOTIFICATION_SCAN_SECONDS = Env("NOTIFICATION_SCAN_SECONDS", default=300, parse=int)

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from grants.database import db, utcnow
 from grants.models import CallState, Notification, NotificationStatus
+from tests.conftest import require_service
 from tests.factories import ApplicationFactory, CallFactory, IndividualApplicantFactory, UserFactory
 from tests.notifications.conftest import received, wait_for
 from tests.notifications.smtp import free_port
@@ -34,8 +35,6 @@ from tests.notifications.smtp import free_port
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 REMINDERS = 60
 WORKER_NAME = "subventia-fault-worker"
-
-pytestmark = pytest.mark.skipif(not shutil.which(REDIS_SERVER), reason="redis-server is not installed")
 
 
 @pytest.fixture
@@ -80,7 +79,9 @@ def _pings(client) -> bool:
 
 
 @pytest.fixture
-def own_redis(tmp_path):
+def own_redis(tmp_path, redis_url):
+    if not shutil.which(REDIS_SERVER):
+        require_service("redis-server", f"{REDIS_SERVER} not found: the test restarts a Redis of its own")
     server = OwnRedis(tmp_path)
     server.start()
     yield server
