@@ -141,12 +141,20 @@ def start_two_beats_and_a_worker(stack):
     return worker
 
 
+def at_message(handler, number, fault):
+    """Run ``fault`` in the SMTP server as it takes message ``number``, before it answers "250 OK":
+    the fault lands mid-batch however busy the machine is."""
+    def on_message(envelope):
+        if len(handler.messages) == number:
+            fault()
+    handler.on_message = on_message
+
+
 def test_a_worker_killed_mid_batch(pg_app, stack, smtp_server):
     _, handler = smtp_server
     doomed = start_two_beats_and_a_worker(stack)
-    assert wait_for(lambda: len(handler.messages) >= 15, timeout=60), f"no delivery:\n{stack.logs()}"
-    doomed.send_signal(signal.SIGKILL)
-    doomed.wait(10)
+    at_message(handler, 15, lambda: doomed.send_signal(signal.SIGKILL))
+    assert wait_for(lambda: doomed.poll() is not None, timeout=60), f"no delivery:\n{stack.logs()}"
     # Accepted by the server but not recorded sent: the only ones that may arrive twice.
     in_window = set(arrivals(handler)) - sent_ids()
     assert len(arrivals(handler)) < REMINDERS, "the kill came too late to land mid-run"
@@ -160,8 +168,9 @@ def test_a_worker_killed_mid_batch(pg_app, stack, smtp_server):
 def test_the_redis_server_killed_and_restarted_empty(pg_app, stack, smtp_server, own_redis):
     _, handler = smtp_server
     start_two_beats_and_a_worker(stack)
-    assert wait_for(lambda: len(handler.messages) >= 15, timeout=60), f"no delivery:\n{stack.logs()}"
-    own_redis.kill()
+    redis_process = own_redis.process
+    at_message(handler, 15, lambda: redis_process.send_signal(signal.SIGKILL))
+    assert wait_for(lambda: redis_process.poll() is not None, timeout=60), f"no delivery:\n{stack.logs()}"
     time.sleep(1)
     own_redis.start()
     assert len(arrivals(handler)) < REMINDERS, "the restart came too late to land mid-run"
@@ -172,8 +181,9 @@ def test_the_redis_server_killed_and_restarted_empty(pg_app, stack, smtp_server,
 
 def test_the_workers_database_connections_terminated_mid_batch(pg_app, stack, smtp_server):
     _, handler = smtp_server
+    stack.env["NOTIFICATION_SEND_RATE"] = "10"  # six seconds of delivery to terminate connections in
     start_two_beats_and_a_worker(stack)
-    assert wait_for(lambda: len(handler.messages) >= 5, timeout=60), f"no delivery:\n{stack.logs()}"
+    assert wait_for(lambda: len(handler.messages) >= 3, timeout=60), f"no delivery:\n{stack.logs()}"
     terminated = 0  # while the run is under way: before the last reminder reached the server
     admin = sa.create_engine(pg_app.config["SQLALCHEMY_DATABASE_URI"], isolation_level="AUTOCOMMIT")
     try:
