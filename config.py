@@ -244,6 +244,13 @@ class Config:
     NOTIFICATION_SCAN_SECONDS = Env("NOTIFICATION_SCAN_SECONDS", default=300, parse=int)
     # Reminders and digests go out from this hour (Europe/Paris) of the day they are due, not at midnight.
     NOTIFICATION_MORNING_HOUR = Env("NOTIFICATION_MORNING_HOUR", default=8, parse=int)
+    # The final report (compte rendu financier) is due this many months after the end of the financial
+    # year (the calendar year) in which the project ends (loi 2000-321 art. 10: six months); the
+    # association is reminded this many days before the due date, and once when it has passed. A gap
+    # above this percentage between a line's forecast and its actual amount must be explained.
+    FINAL_REPORT_DUE_MONTHS = Env("FINAL_REPORT_DUE_MONTHS", default=6, parse=int)
+    FINAL_REPORT_REMINDER_DAYS = Env("FINAL_REPORT_REMINDER_DAYS", default=30, parse=int)
+    FINAL_REPORT_GAP_PERCENT = Env("FINAL_REPORT_GAP_PERCENT", default=20, parse=int)
     # In-process delivery when no broker is configured (embedded default, unit tests).
     TASKS_RUN_IN_PROCESS = False
 

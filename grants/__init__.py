@@ -134,6 +134,7 @@ def register_blueprints(app: Flask) -> None:
     from grants.awards.views import bp as awards_bp
     from grants.calls.views import bp as calls_bp
     from grants.conventions.views import bp as conventions_bp
+    from grants.final_reports.views import bp as final_reports_bp
     from grants.home.audit_log import bp as audit_bp
     from grants.home.views import bp as home_bp
     from grants.notifications.views import bp as notifications_bp
@@ -144,7 +145,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (
         home_bp, accounts_bp, organisations_bp, calls_bp, applications_bp, reviews_bp, awards_bp,
-        conventions_bp, notifications_bp, api_bp, audit_bp, privacy_bp, search_bp,
+        conventions_bp, final_reports_bp, notifications_bp, api_bp, audit_bp, privacy_bp, search_bp,
     ):
         app.register_blueprint(blueprint)
 

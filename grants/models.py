@@ -36,6 +36,12 @@ from grants.calls.models import (
     RequiredDocument,
 )
 from grants.conventions.models import Convention, SignatureMethod
+from grants.final_reports.models import (
+    FinalReport,
+    FinalReportDocument,
+    FinalReportLine,
+    ReportState,
+)
 from grants.organisations.models import (
     Applicant,
     ApplicantKind,
@@ -67,4 +73,5 @@ __all__ = [
     "MovementKind", "Notification", "NotificationStatus", "Opinion", "Organisation", "Outcome",
     "PaymentTranche", "Programme", "ProgrammeBudget", "ReferenceCounter", "RequiredDocument", "Review", "ReviewAssignment",
     "LoginSession", "ReviewState", "StaffRole", "User", "Convention", "SignatureMethod",
+    "FinalReport", "FinalReportDocument", "FinalReportLine", "ReportState",
 ]

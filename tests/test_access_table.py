@@ -84,6 +84,20 @@ ACCESS_TABLE: dict[str, Access | Token] = {
     "awards.reject": Access.MANAGER,
     "awards.scdl": Access.MANAGER,  # published by the manager, once the decisions are signed
     "awards.waitlist": Access.MANAGER,
+    # The final report: the association's (a 404 for any other association), the manager's review.
+    "final_reports.accept": Access.MANAGER,
+    "final_reports.add_document": Access.APPLICANT,
+    "final_reports.corrections": Access.MANAGER,
+    "final_reports.download_document": Access.AUTHENTICATED,  # the association and managers; others a 404
+    "final_reports.edit": Access.APPLICANT,
+    "final_reports.follow_up": Access.MANAGER,
+    "final_reports.follow_up_csv": Access.MANAGER,
+    "final_reports.recover": Access.MANAGER,
+    "final_reports.reduce": Access.MANAGER,
+    "final_reports.remove_document": Access.APPLICANT,
+    "final_reports.review": Access.MANAGER,
+    "final_reports.save": Access.APPLICANT,
+    "final_reports.submit": Access.APPLICANT,
     # Calls: the published ones for anyone; programmes, budgets and call settings for managers.
     "calls.add_criterion": Access.MANAGER,
     "calls.add_document": Access.MANAGER,

@@ -61,6 +61,15 @@ WITHOUT_A_FORM = {
                             "button, tested in tests/conventions/",
     "conventions.sign": "a convention awaiting the signature of the fuzzed member's own organisation (the demo's "
                         "awaiting one is another association's); its hash and consent are refused in tests/conventions/",
+    "final_reports.save": "an award whose final report is still a draft (the demo's awards have theirs submitted "
+                          "and accepted); amounts and texts fuzzed by tests/final_reports/test_pages.py",
+    "final_reports.submit": "a draft final report (the demo's are submitted and accepted); only a button, its "
+                            "refusals tested in tests/final_reports/test_pages.py",
+    "final_reports.add_document": "a draft final report (uploads are fuzzed by the attachment tests; "
+                                  "tests/final_reports/test_documents.py)",
+    "final_reports.remove_document": "a draft final report with a document (tests/final_reports/test_documents.py)",
+    "final_reports.recover": "an overpayment to recover on a reduced grant (the demo's reduced grant was not paid "
+                             "beyond its new amount); tests/final_reports/test_services.py",
     "calls.publish": "a draft call complete enough to publish (grid, envelope): the demo's calls are published",
     "calls.close": "an open call past its closing date and not yet closed by the scheduler",
     "reviews.autosave": "the scoring form posted by static/js/review_draft.js: the same fields as reviews.assignment, "

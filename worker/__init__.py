@@ -41,6 +41,9 @@ def beat_schedule(scan_seconds: float, sweep_seconds: float = 3600, notification
         # (off the hour, when nobody works); exports left pending by a broker outage, every 10 minutes.
         "privacy-retention": {"task": "grants.privacy.tasks.apply_retention", "schedule": crontab(hour=3, minute=17)},
         "requeue-pending-exports": {"task": "grants.privacy.tasks.requeue_pending_exports", "schedule": 600.0},
+        # Final reports (compte rendu financier): a reminder before the due date and one when overdue.
+        "final-report-reminders": {"task": "grants.final_reports.tasks.send_final_report_reminders",
+                                   "schedule": scan},
     }
 
 
@@ -56,7 +59,8 @@ def celery_init_app(app: Flask) -> Celery:
                                                 app.config["STORAGE_SWEEP_SECONDS"],
                                                 app.config["NOTIFICATION_SWEEP_AFTER_SECONDS"])
     celery_app.conf.include = ["grants.outbox.tasks", "grants.notifications.tasks", "grants.calls.tasks",
-                               "grants.stored_files", "grants.applications.bundles", "grants.privacy.tasks"]
+                               "grants.stored_files", "grants.applications.bundles", "grants.privacy.tasks",
+                               "grants.final_reports.tasks"]
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

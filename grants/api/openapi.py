@@ -89,6 +89,12 @@ DECISION_PROPERTIES = {
     "paid": ref("Money"),
     "decided_at": ref("Instant"),
     "cancelled_at": nullable(ref("Instant")),
+    # The grant's closure on its final report: accepted when, balance paid when, amount released to
+    # the envelope, overpayment still to recover.
+    "report_accepted_at": nullable(ref("Instant")),
+    "balance_paid_at": nullable(ref("Instant")),
+    "released": ref("Money"),
+    "recovery_due": ref("Money"),
 }
 
 
@@ -239,6 +245,7 @@ EXAMPLE_CALL_SUMMARY = {
 EXAMPLE_DECISION = {
     "id": 12, "outcome": "awarded", "section": "fonctionnement", "amount": "1500.00", "paid": "0.00",
     "decided_at": "2026-05-12T14:03:27+00:00", "cancelled_at": None,
+    "report_accepted_at": None, "balance_paid_at": None, "released": "0.00", "recovery_due": "0.00",
 }
 EXAMPLE_APPLICATION = {
     "id": 41,

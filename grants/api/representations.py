@@ -69,6 +69,10 @@ def decision_summary(decision: Decision) -> dict:
         "paid": money(decision.paid),
         "decided_at": instant(decision.decided_at),
         "cancelled_at": instant(decision.cancelled_at),
+        "report_accepted_at": instant(decision.report_accepted_at),
+        "balance_paid_at": instant(decision.balance_paid_at),
+        "released": money(decision.released),
+        "recovery_due": money(decision.recovery_due),
     }
 
 

@@ -361,3 +361,37 @@ def forget(attachment: Attachment) -> None:
 def open_attachment(attachment: Attachment) -> BinaryIO:
     return attachment_storage().open(attachment.storage_key)
 
+
+
+# --- For other areas' files (a final report's documents …): the same checks and transaction rules ---
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    storage_key: str
+    original_filename: str
+    checked: CheckedUpload
+
+
+def store_upload(file_storage, *, accepted_kinds) -> StoredUpload:
+    """Check an uploaded file (a werkzeug FileStorage) as an attachment is checked, and write it to the
+    storage. The file is deleted when the transaction ends without a commit, so its row and it stay
+    together; the caller adds the row that names ``storage_key``."""
+    if file_storage is None or not file_storage.filename:
+        raise AttachmentRefused(_("Choisissez un fichier."))
+    stream = file_storage.stream
+    upload = check_upload(stream, accepted_kinds=accepted_kinds, max_bytes=current_app.config["MAX_UPLOAD_BYTES"])
+    storage = attachment_storage()
+    stream.seek(0)
+    key = store_file(storage, stream, upload)
+    _written_in_transaction(storage, key)
+    return StoredUpload(key, clean_filename(file_storage.filename, upload.file_type), upload)
+
+
+def discard_stored(storage_key: str) -> None:
+    """Delete a stored file once the transaction that removes its row commits."""
+    _delete_after_commit(attachment_storage(), storage_key)
+
+
+def open_stored(storage_key: str) -> BinaryIO:
+    return attachment_storage().open(storage_key)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -32,6 +32,10 @@ class SectionFigures:
     envelope: Decimal
     committed: Decimal
     paid: Decimal
+    # Given back to the envelope on final reports (reductions to actual expenses, recovered overpayments),
+    # and still to be claimed back from beneficiaries (decisions.released, decisions.recovery_due).
+    released: Decimal = ZERO
+    to_recover: Decimal = ZERO
 
     @property
     def remaining(self) -> Decimal:
@@ -45,10 +49,12 @@ class SectionFigures:
 def _sum_sections(lines) -> list[SectionFigures]:
     totals: dict[BudgetSection, list[Decimal]] = {}
     for line in lines:
-        figures = totals.setdefault(line.section, [ZERO, ZERO, ZERO])
+        figures = totals.setdefault(line.section, [ZERO, ZERO, ZERO, ZERO, ZERO])
         figures[0] += line.envelope
         figures[1] += line.committed
         figures[2] += line.paid
+        figures[3] += line.released
+        figures[4] += line.to_recover
     return [SectionFigures(s, *totals[s]) for s in BudgetSection if s in totals]
 
 
@@ -57,7 +63,8 @@ def _total(lines) -> SectionFigures | None:
     if not lines:
         return None
     return SectionFigures(None, sum((x.envelope for x in lines), ZERO), sum((x.committed for x in lines), ZERO),
-                          sum((x.paid for x in lines), ZERO))
+                          sum((x.paid for x in lines), ZERO), sum((x.released for x in lines), ZERO),
+                          sum((x.to_recover for x in lines), ZERO))
 
 
 @dataclass(frozen=True)
@@ -156,12 +163,23 @@ def _figures_by_call(calls: list[Call], call_filter) -> dict[int, CallFigures]:
         .join(Call, Application.call_id == Call.id).where(call_filter).group_by(Application.call_id, Application.state)
     ):
         by_call[call_id].states[state] = count
-    for call_id, outcome, count in db.session.execute(
-        db.select(Application.call_id, Decision.outcome, sa.func.count())
+    closure: dict[tuple[int, BudgetSection], tuple[Decimal, Decimal]] = {}
+    for call_id, outcome, section, count, released, to_recover in db.session.execute(
+        db.select(Application.call_id, Decision.outcome, Decision.section, sa.func.count(),
+                  sa.func.sum(Decision.released), sa.func.sum(Decision.recovery_due))
         .join(Application, Decision.application_id == Application.id).join(Call, Application.call_id == Call.id)
-        .where(call_filter, Decision.cancelled_at.is_(None)).group_by(Application.call_id, Decision.outcome)
+        .where(call_filter, Decision.cancelled_at.is_(None))
+        .group_by(Application.call_id, Decision.outcome, Decision.section)
     ):
-        by_call[call_id].outcomes[outcome] = count
+        outcomes = by_call[call_id].outcomes
+        outcomes[outcome] = outcomes.get(outcome, 0) + count
+        if section is not None:
+            before = closure.get((call_id, section), (ZERO, ZERO))
+            closure[(call_id, section)] = (before[0] + released, before[1] + to_recover)
+    for call_id, figures in by_call.items():
+        figures.sections = [replace(line, released=closure.get((call_id, line.section), (ZERO, ZERO))[0],
+                                    to_recover=closure.get((call_id, line.section), (ZERO, ZERO))[1])
+                            for line in figures.sections]
     funders = defaultdict(list)
     for funder in db.session.scalars(db.select(CallFunder).join(Call).where(call_filter)):
         funders[funder.call_id].append(funder)

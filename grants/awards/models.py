@@ -51,6 +51,11 @@ class Decision(db.Model):
         sa.CheckConstraint("amount IS NULL OR amount >= 0", name="amount_not_negative"),
         sa.CheckConstraint("paid >= 0", name="paid_not_negative"),
         sa.CheckConstraint("amount IS NULL OR paid <= amount", name="paid_within_amount"),
+        # The balance (solde) is paid on an accepted final report, once (see also the one-balance index
+        # of envelope_movements).
+        sa.CheckConstraint("balance_paid_at IS NULL OR report_accepted_at IS NOT NULL", name="balance_after_report"),
+        sa.CheckConstraint("recovery_due >= 0 AND recovery_due <= paid", name="recovery_due_within_paid"),
+        sa.CheckConstraint("released >= 0", name="released_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,6 +74,13 @@ class Decision(db.Model):
     # Set by grants.conventions when a manager countersigns the award's convention: no payment before
     # it where a convention is required (see services.convention_required).
     convention_countersigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The grant's closure: the final report accepted, the balance paid, the unpaid part released to the
+    # envelope when actual expenses fell short (a decrease of the ledger), and what was paid beyond the
+    # reduced amount and is still to be claimed back (titre de recette to record).
+    report_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    balance_paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"), server_default="0")
+    recovery_due: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"), server_default="0")
 
     application = relationship("Application")
     decided_by = relationship("User")
@@ -99,6 +111,9 @@ class EnvelopeMovement(db.Model):
     __table_args__ = (
         sa.CheckConstraint("amount > 0", name="amount_positive"),
         sa.CheckConstraint("(kind = 'payment') = (tranche IS NOT NULL)", name="payment_has_tranche"),
+        # Never two balances for one award, whatever the services do.
+        sa.Index("uq_envelope_movements_one_balance", "decision_id", unique=True,
+                 postgresql_where=sa.text("tranche = 'balance'"), sqlite_where=sa.text("tranche = 'balance'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -207,14 +207,22 @@ def _move(envelope: CallEnvelope, decision: Decision, kind: MovementKind, amount
 
 
 def _change_decision(decision: Decision, *, amount_delta: Decimal = ZERO, paid_delta: Decimal = ZERO,
-                     expected_amount: Decimal | None = None, **values) -> bool:
+                     expected_amount: Decimal | None = None, payment: PaymentTranche | None = None,
+                     **values) -> bool:
     """Move an award's amount or paid by a conditional UPDATE that keeps 0 ≤ paid ≤ amount; with
-    ``expected_amount``, only if nobody changed the amount since it was read (compare-and-set)."""
+    ``expected_amount``, only if nobody changed the amount since it was read (compare-and-set). A
+    ``payment`` only before the balance; the balance only on an accepted final report (and it marks the
+    balance paid): two balances racing, one wins."""
     conditions = [Decision.id == decision.id, Decision.cancelled_at.is_(None),
                   Decision.paid + paid_delta <= Decision.amount + amount_delta,
-                  Decision.paid + paid_delta >= 0]
+                  Decision.paid + paid_delta >= Decision.recovery_due]
     if expected_amount is not None:
         conditions.append(Decision.amount == expected_amount)
+    if payment is not None:
+        conditions.append(Decision.balance_paid_at.is_(None))
+    if payment == PaymentTranche.BALANCE:
+        conditions.append(Decision.report_accepted_at.is_not(None))
+        values["balance_paid_at"] = utcnow()
     done = db.session.execute(
         sa.update(Decision).where(*conditions)
         .values(amount=Decision.amount + amount_delta, paid=Decision.paid + paid_delta, **values)
@@ -392,6 +400,10 @@ def record_recovery(decision: Decision, *, amount, actor, reason: str, recovered
     if amount > decision.paid:
         raise DomainError(_("On ne peut pas recouvrer plus que ce qui a été versé (%(paid)s).",
                             paid=money(decision.paid)), field="amount")
+    if decision.recovery_due > 0:
+        raise DomainError(_("Un trop-perçu de %(due)s est à recouvrer au vu du compte rendu financier : "
+                            "enregistrez d'abord son titre de recette sur la page du compte rendu.",
+                            due=money(decision.recovery_due)), field="amount")
     if not _change_decision(decision, paid_delta=-amount):
         raise DomainError(_("La subvention vient d'être modifiée par quelqu'un d'autre : rechargez la page."),
                           field="amount")
@@ -458,7 +470,12 @@ def record_payment(decision: Decision, *, amount, tranche, actor, paid_on: date,
         raise DomainError(_("Le solde a déjà été versé : la subvention est soldée."), field="tranche")
     if tranche == PaymentTranche.ADVANCE and tranches:
         raise DomainError(_("L'avance est le premier versement : d'autres versements ont déjà eu lieu."), field="tranche")
-    if not _change_decision(decision, paid_delta=amount):
+    if tranche == PaymentTranche.BALANCE and decision.report_accepted_at is None:
+        raise DomainError(_("Le solde se verse sur le compte rendu financier accepté : il n'y en a pas encore."),
+                          field="tranche")
+    if not _change_decision(decision, paid_delta=amount, payment=tranche):
+        if decision.balance_paid_at is not None:
+            raise DomainError(_("Le solde a déjà été versé : la subvention est soldée."), field="tranche")
         raise DomainError(_("Versement supérieur au reste à verser : %(left)s.",
                             left=money(decision.amount - decision.paid)), field="amount")
     envelope = _envelope(decision.application.call_id, decision.section)

@@ -146,6 +146,8 @@ class DemoSeed:
         seed_reviews(self)
         from grants.demo.awards import seed_awards  # noqa: PLC0415 — after the dossiers and their reviews
         seed_awards(self)
+        from grants.demo.final_reports import seed_final_reports  # noqa: PLC0415 — on the awards just made
+        seed_final_reports(self)
         db.session.flush()
         return self.report
 

@@ -26,12 +26,13 @@ from grants.applications.models import Application
 from grants.awards.models import CommitteeSession, Decision
 from grants.calls.models import Call, DirectGrant, ProgrammeBudget
 from grants.database import db
+from grants.final_reports.models import FinalReport
 from grants.formatting import money
 from grants.organisations.models import Applicant, Organisation
 from grants.reviews.models import ConflictOfInterest, Review, ReviewAssignment
 
 # Details that hold amounts in euros, shown the French way.
-MONEY_DETAILS = ("amount", "before", "after", "authorised")
+MONEY_DETAILS = ("amount", "before", "after", "authorised", "released", "recovery_due")
 # Details that hold a user's email, shown as the user's name when the account exists.
 PERSON_DETAILS = ("reviewer", "user", "owner")
 
@@ -103,6 +104,19 @@ SENTENCES = {
     "convention.signed": _l("%(actor)s a signé en ligne la version %(version)s de la convention du dossier %(subject)s (SHA-256 %(sha256)s)."),
     "convention.scan_uploaded": _l("%(actor)s a enregistré le scan signé de la version %(version)s de la convention du dossier %(subject)s."),
     "convention.countersigned": _l("%(actor)s a contresigné la version %(version)s de la convention du dossier %(subject)s."),
+    "award.reduced": _l("%(actor)s a ramené la subvention du dossier %(subject)s de %(before)s à %(after)s au vu du "
+                        "compte rendu financier (%(released)s dégagés, %(recovery_due)s à recouvrer)."),
+    "award.overpayment_recovered": _l("%(actor)s a enregistré le recouvrement d'un trop-perçu de %(amount)s sur le "
+                                      "dossier %(subject)s."),
+    # Final reports
+    "final_report.submitted": _l("%(actor)s a déposé le compte rendu financier du dossier %(subject)s."),
+    "final_report.accepted": _l("%(actor)s a accepté le compte rendu financier du dossier %(subject)s."),
+    "final_report.corrections_requested": _l("%(actor)s a demandé des compléments sur le compte rendu financier du "
+                                             "dossier %(subject)s."),
+    "final_report.document_added": _l("%(actor)s a joint « %(filename)s » au compte rendu financier du dossier "
+                                      "%(subject)s."),
+    "final_report.document_removed": _l("%(actor)s a retiré « %(filename)s » du compte rendu financier du dossier "
+                                        "%(subject)s."),
     "committee.confirmed": _l("%(actor)s a enregistré les décisions de la commission sur l'appel %(subject)s."),
     "direct_grant.recorded": _l("%(actor)s a accordé une subvention directe de %(amount)s à %(beneficiary)s."),
     "programme.authorisation_set": _l("%(actor)s a fixé l'autorisation %(year)s du programme %(subject)s à %(authorised)s."),
@@ -180,6 +194,8 @@ NAMERS: dict[str, Callable[[set[int]], dict[int, Named]]] = {
                                       for s in _load(CommitteeSession, ids, db.joinedload(CommitteeSession.call))},
     "programme_budget": lambda ids: {b.id: Named(b.programme.name, url_for("calls.programme", programme_id=b.programme_id))
                                      for b in _load(ProgrammeBudget, ids, db.joinedload(ProgrammeBudget.programme))},
+    "final_report": lambda ids: {r.id: _application(r.decision.application) for r in _load(
+        FinalReport, ids, db.joinedload(FinalReport.decision).joinedload(Decision.application))},
     "direct_grant": lambda ids: {g.id: Named(g.beneficiary_name) for g in _load(DirectGrant, ids)},
     "conflict_of_interest": lambda ids: _conflict_names(ids),
 }

@@ -137,6 +137,10 @@ PAGE_OF_EVENT = {
     "data_export_ready": lambda context: url_for("privacy.my_data", _external=False),
     # Someone tried to sign up with the address: the owner's account page (password, sessions).
     "sign_up_attempt": lambda context: url_for("accounts.account", _external=False),
+    "final_report_due": lambda context: url_for("final_reports.edit", application_id=context["application"].id, _external=False),
+    "final_report_overdue": lambda context: url_for("final_reports.edit", application_id=context["application"].id, _external=False),
+    "final_report_accepted": lambda context: url_for("final_reports.edit", application_id=context["application"].id, _external=False),
+    "final_report_corrections": lambda context: url_for("final_reports.edit", application_id=context["application"].id, _external=False),
 }
 
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 import openpyxl
 import time_machine
 
-from grants.awards import exports, services
+from grants.awards import closure, exports, services
 from grants.database import db
 from grants.models import DirectGrant, PaymentTranche
 from tests.awards.conftest import OPERATING, under_review
@@ -39,6 +39,7 @@ def decided(call, manager):
     decision = services.award_grant(award, amount="4500.50", section=OPERATING, actor=manager)
     services.record_payment(decision, amount="2000", tranche=PaymentTranche.ADVANCE, actor=manager,
                             paid_on=date(2026, 6, 1))
+    closure.mark_report_accepted(decision)
     services.record_payment(decision, amount="2500.50", tranche=PaymentTranche.BALANCE, actor=manager,
                             paid_on=date(2026, 11, 15))
     services.reject_application(under_review(call), reason="Hors champ", actor=manager)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grants.awards import services
+from grants.awards import closure, services
 from grants.database import db
 from grants.errors import DomainError
 from grants.models import CallEnvelope, Decision, PaymentTranche
@@ -25,6 +25,11 @@ operations = st.lists(
         st.tuples(st.just("cancel"), st.integers(0, APPLICATIONS - 1), st.booleans()),
         st.tuples(st.just("pay"), st.integers(0, APPLICATIONS - 1), cents, st.sampled_from(list(PaymentTranche))),
         st.tuples(st.just("recover"), st.integers(0, APPLICATIONS - 1), cents),
+        # The final report: accepted (the balance becomes payable), the grant reduced to actual expenses,
+        # the overpayment recovered.
+        st.tuples(st.just("accept_report"), st.integers(0, APPLICATIONS - 1)),
+        st.tuples(st.just("reduce"), st.integers(0, APPLICATIONS - 1), cents),
+        st.tuples(st.just("recover_overpayment"), st.integers(0, APPLICATIONS - 1), cents),
     ),
     min_size=1,
     max_size=25,
@@ -40,6 +45,7 @@ def test_the_ledger_always_matches_the_figures(app, steps):
     applications = [under_review(call, Decimal("400.00")) for _ in range(APPLICATIONS)]
     model_committed = {i: Decimal("0.00") for i in range(APPLICATIONS)}
     model_paid = {i: Decimal("0.00") for i in range(APPLICATIONS)}
+    model_due = {i: Decimal("0.00") for i in range(APPLICATIONS)}
     for step in steps:
         kind, index = step[0], step[1]
         application = applications[index]
@@ -62,6 +68,18 @@ def test_the_ledger_always_matches_the_figures(app, steps):
                 services.record_recovery(decision, amount=step[2], actor=manager, reason="Trop-perçu",
                                          recovered_on=date(2026, 11, 1))
                 model_paid[index] -= step[2]
+            elif kind == "accept_report" and decision is not None:
+                closure.mark_report_accepted(decision)
+            elif kind == "reduce" and decision is not None:
+                closure.reduce_to_actual_expenses(decision, amount=step[2], actor=manager, reason="Réalisé")
+                model_committed[index] = max(step[2], model_paid[index])
+                model_due[index] = max(model_paid[index] - step[2], Decimal("0.00"))
+            elif kind == "recover_overpayment" and decision is not None:
+                closure.recover_overpayment(decision, amount=step[2], actor=manager, reason="Titre",
+                                            recovered_on=date(2026, 12, 1))
+                model_committed[index] -= step[2]
+                model_paid[index] -= step[2]
+                model_due[index] -= step[2]
             db.session.commit()
         except DomainError:
             db.session.rollback()
@@ -73,8 +91,8 @@ def test_the_ledger_always_matches_the_figures(app, steps):
         for i, app_ in enumerate(applications):
             d = services.decision_of(app_)
             if d is not None:
-                assert (d.amount, d.paid) == (model_committed[i], model_paid[i])
-                assert Decimal(0) <= d.paid <= d.amount
+                assert (d.amount, d.paid, d.recovery_due) == (model_committed[i], model_paid[i], model_due[i])
+                assert Decimal(0) <= d.recovery_due <= d.paid <= d.amount
     services.verify_ledger()
     ids = [a.id for a in applications]
     assert db.session.scalar(db.select(db.func.count(Decision.id)).where(Decision.application_id.in_(ids))) <= APPLICATIONS

@@ -16,11 +16,12 @@ import sqlalchemy as sa
 from flask import url_for
 
 from grants.accounts.models import StaffRole, User
-from grants.applications.models import Application, ApplicationState, Attachment
+from grants.applications.models import Application, ApplicationState, Attachment, AttachmentBundle
 from grants.awards.models import Decision
 from grants.calls.models import Call, Criterion, Programme
 from grants.database import db
 from grants.demo.seed import DEMO_PASSWORD
+from grants.final_reports.models import FinalReport, FinalReportDocument
 from grants.local_time import local_zone
 from grants.organisations.models import Applicant, ApplicantKind, Membership, MembershipRole
 from grants.outbox.models import Notification
@@ -153,6 +154,13 @@ def application_bindings(role: str, accounts: dict, arguments: set) -> list[tupl
             if attachment is None:
                 continue
             values["attachment_id"] = attachment
+        if "document_id" in arguments:  # a final report's document (none in the demo: no visit)
+            document = db.session.scalar(
+                sa.select(FinalReportDocument.id).join(FinalReport).join(Decision, Decision.id == FinalReport.decision_id)
+                .where(Decision.application_id == application.id).limit(1))
+            if document is None:
+                continue
+            values["document_id"] = document
         bindings.append((values, email, situation))
     return bindings
 
@@ -178,6 +186,11 @@ def call_bindings(role: str, accounts: dict, arguments: set) -> list[tuple[dict,
             if criterion is None:
                 continue
             values["criterion_id"] = criterion
+        if "bundle_id" in arguments:  # a committee's ZIP (none in the demo: no visit)
+            bundle = db.session.scalar(sa.select(AttachmentBundle.id).where(AttachmentBundle.call_id == call.id).limit(1))
+            if bundle is None:
+                continue
+            values["bundle_id"] = bundle
         bindings.append((values, accounts[role], situation))
     return bindings
 
@@ -379,6 +392,7 @@ FORM_VALUES = {
     "awards.amend": {"amount": "1 000,00"},  # a modification changes the amount awarded
     "privacy.close_account": {"password": DEMO_PASSWORD},  # closing one's account asks for one's own password
     "privacy.admin_export": {"email": "camille.lefebvre@example.org"},  # a written request names an account
+    "final_reports.reduce": {"amount": "1 000,00"},  # a reduction goes below the amount awarded
 }
 # What a person types in a field of that type when its name says nothing of the domain.
 TYPE_VALUES = {
