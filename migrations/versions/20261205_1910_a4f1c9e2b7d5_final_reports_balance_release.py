@@ -2,7 +2,7 @@
 balance paid once, amount released to the envelope, overpayment to recover
 
 Revision ID: a4f1c9e2b7d5
-Revises: d6505496cb5d
+Revises: c4f1a7e2b9d3
 Create Date: 2026-12-05 19:00:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a4f1c9e2b7d5'
-down_revision = 'd6505496cb5d'
+down_revision = 'c4f1a7e2b9d3'
 branch_labels = None
 depends_on = None
 
