@@ -16,6 +16,7 @@ from grants.applications.models import BudgetLineKind
 from grants.awards import closure
 from grants.awards import services as awards
 from grants.awards.models import Decision, EnvelopeMovement, MovementKind, Outcome, PaymentTranche
+from grants.awards.services import convention_required
 from grants.database import db
 from grants.demo import content
 from grants.final_reports import services
@@ -35,8 +36,11 @@ def seed_final_reports(seed) -> None:
         db.select(Decision).where(Decision.outcome == Outcome.AWARDED, Decision.cancelled_at.is_(None))
         .order_by(Decision.id)
     ) if d.application.budget_lines and d.application.applicant.payee_iban and d.application.applicant.acting_users()]
-    # The grant to close is one whose advance is paid; the others in order: one submitted, one late.
-    decisions.sort(key=lambda d: d.id not in advanced)
+    # An award still waiting for its convention's countersignature is not yet running: no report. The
+    # grant to close is one whose advance is paid, where possible one without a convention (the flagship
+    # SISA award keeps its advance as the conventions' demo shows it); then one submitted, one late.
+    decisions = [d for d in decisions if d.convention_countersigned_at is not None or not convention_required(d)]
+    decisions.sort(key=lambda d: (d.id not in advanced, convention_required(d), d.id))
     if len(decisions) < 2 or decisions[0].id not in advanced:
         return
     closed, submitted, *others = decisions
