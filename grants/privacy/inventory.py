@@ -230,7 +230,8 @@ INVENTORY: dict[str, Table] = {
     # -- awards -----------------------------------------------------------------------------------
     "decisions": Table("awards", ARCHIVES, Export.VIA_APPLICATION, {
         **_none("id", "application_id", "outcome", "section", "amount", "paid", "decided_at", "cancelled_at",
-                "committee_session_id", "convention_countersigned_at"),
+                "committee_session_id", "convention_countersigned_at", "report_accepted_at", "balance_paid_at",
+                "released", "recovery_due"),
         "reason": TX, "decided_by_id": P}),
     # A grant agreement: its PDF and signed scan name the beneficiary's signatory; kept with the file.
     "conventions": Table("awards", ARCHIVES, Export.BY_PERSON, {
@@ -238,6 +239,17 @@ INVENTORY: dict[str, Table] = {
                 "signature_method", "signed_at", "countersigned_at"),
         "pdf_storage_key": FL, "pdf_sha256": FL, "signed_sha256": FL, "scan_storage_key": FL,
         "generated_by_id": P, "signed_by_id": P, "countersigned_by_id": P}),
+    # The final report (compte rendu financier) of an award: kept with the grant file.
+    "final_reports": Table("awards", ARCHIVES, Export.BY_PERSON, {
+        **_none("id", "decision_id", "state", "version", "total_expenses", "total_resources", "created_at",
+                "updated_at", "submitted_at", "accepted_at"),
+        "activity_report": TX, "correction_reason": TX, "created_by_id": P, "reviewed_by_id": P}),
+    "final_report_lines": Table("awards", ARCHIVES, Export.NONE, {
+        **_none("id", "report_id", "position", "kind", "account", "label", "forecast", "actual"),
+        "explanation": TX}),
+    "final_report_documents": Table("awards", ARCHIVES, Export.BY_PERSON, {
+        **_none("id", "report_id", "content_type", "size_bytes", "uploaded_at"),
+        "original_filename": FL, "storage_key": FL, "sha256": FL, "uploaded_by_id": P}),
     "committee_sessions": Table("awards", ARCHIVES, Export.BY_PERSON, {
         **_none("id", "call_id", "held_on", "confirmed_at"), "note": TX, "confirmed_by_id": P}),
     "envelope_movements": Table("awards", ARCHIVES, Export.BY_PERSON, {

@@ -2,7 +2,7 @@
 balance paid once, amount released to the envelope, overpayment to recover
 
 Revision ID: a4f1c9e2b7d5
-Revises: c4f1a7e2b9d3
+Revises: 4f6a2c9e8b1d
 Create Date: 2026-12-05 19:00:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a4f1c9e2b7d5'
-down_revision = 'c4f1a7e2b9d3'
+down_revision = '4f6a2c9e8b1d'
 branch_labels = None
 depends_on = None
 
