@@ -246,7 +246,7 @@ INVENTORY: dict[str, Table] = {
         "activity_report": TX, "correction_reason": TX, "created_by_id": P, "reviewed_by_id": P}),
     "final_report_lines": Table("awards", ARCHIVES, Export.NONE, {
         **_none("id", "report_id", "position", "kind", "account", "label", "forecast", "actual"),
-        "explanation": TX}),
+        **_none("explanation")}),  # about the project's spending, not a person
     "final_report_documents": Table("awards", ARCHIVES, Export.BY_PERSON, {
         **_none("id", "report_id", "content_type", "size_bytes", "uploaded_at"),
         "original_filename": FL, "storage_key": FL, "sha256": FL, "uploaded_by_id": P}),

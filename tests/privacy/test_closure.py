@@ -16,6 +16,7 @@ from grants.api.models import ApiToken
 from grants.applications.models import Application, ApplicationState, Attachment
 from grants.audit.models import AuditEvent, AuditEventOrigin
 from grants.awards import services as awards
+from grants.awards.closure import mark_report_accepted
 from grants.awards.models import PaymentTranche
 from grants.calls.models import BudgetSection, CallState, ProgrammeFollow
 from grants.database import db
@@ -108,6 +109,7 @@ def test_the_ledger_stays_sound_and_a_pending_payment_defers_the_closure(app, cl
     assert closure.status == ClosureStatus.DEFERRED and person.submitted.reference in closure.reason
 
     # Paid in full: the closure goes through, and the ledger's checks still hold.
+    mark_report_accepted(decision)  # the balance goes on the accepted final report
     awards.record_payment(decision, amount=Decimal("2000.00"), tranche=PaymentTranche.BALANCE, actor=manager,
                           paid_on=date(2026, 12, 1))
     db.session.commit()
