@@ -2,7 +2,7 @@
 balance paid once, amount released to the envelope, overpayment to recover
 
 Revision ID: a4f1c9e2b7d5
-Revises: 4f6a2c9e8b1d
+Revises: 5e1c9a7d3b20
 Create Date: 2026-12-05 19:00:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a4f1c9e2b7d5'
-down_revision = '4f6a2c9e8b1d'
+down_revision = '5e1c9a7d3b20'
 branch_labels = None
 depends_on = None
 
