@@ -30,11 +30,12 @@ from werkzeug.exceptions import HTTPException
 
 from grants.api.services import create_token
 from grants.audit.models import AuditEvent
+from grants.awards.models import Decision
 from grants.database import db, utcnow
 from grants.demo.content import MANAGER_EMAIL, REVIEWER_1
 from grants.demo.seed import DEMO_PASSWORD, seed_demo
 from grants.form_fields import MAX_RECORD_ID
-from grants.models import Applicant, ApplicantKind, Invitation, Membership, User
+from grants.models import Applicant, ApplicantKind, Application, Invitation, Membership, User
 from grants.organisations.services import invite_member
 from grants.outbox.models import Notification, NotificationStatus
 from tests.conftest import login
@@ -54,7 +55,6 @@ WITHOUT_A_FORM = {
     "applications.request_bundle": "a call whose submitted dossiers have files (the demo's have none); no field, "
                                    "tested in tests/applications/test_bundles.py",
     "applications.start": "a call open to an applicant with several applicant identities to choose from",
-    "awards.recover": "a grant already paid (recovery of what was paid)",
     "conventions.countersign": "a convention signed and not yet countersigned: the demo's are countersigned or "
                                "await their signature; only a button, tested in tests/conventions/",
     "conventions.generate": "an award needing a convention that has none (the demo generates them all); only a "
@@ -94,7 +94,7 @@ GENERATED = {
 }
 # Upload fields are fuzzed with malformed files by the attachment tests; the CSRF token is off in tests.
 SKIPPED_INPUTS = {"file", "submit", "button", "image", "reset"}
-PAGES_PER_RULE = 8  # pages of one GET rule read per identity: enough to meet each kind of form
+PAGES_PER_RULE = 10  # pages of one GET rule read per identity: enough to meet each kind of form
 INT_ARGUMENT = re.compile(r"^(?P<stem>.+)_id$")
 
 
@@ -180,6 +180,9 @@ def url_arguments(app, rule) -> list[dict]:
     rows = db.session.scalars(sa.select(model).order_by(model.id)).all()
     if model is Criterion:  # the editable grids first: only their pages hold the criterion's form
         rows.sort(key=lambda criterion: criteria_locked(criterion.call))
+    if model is Application:  # the grants already paid first: only their pages hold the payment forms
+        paid = set(db.session.scalars(sa.select(Decision.application_id).where(Decision.paid > 0)))
+        rows.sort(key=lambda application: application.id not in paid)
     values = []
     for row in rows:
         value = {last: row.id}

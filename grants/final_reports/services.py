@@ -189,7 +189,8 @@ def submit_report(report: FinalReport, *, actor) -> FinalReport:
 # --- The manager's side ------------------------------------------------------------------------
 
 
-def _ensure_submitted(report: FinalReport) -> None:
+def ensure_awaiting_review(report: FinalReport) -> None:
+    """Only a submitted report is accepted or sent back: raises otherwise."""
     if report.state != ReportState.SUBMITTED:
         raise DomainError(_("Seul un compte rendu déposé et en attente d'examen peut être accepté ou renvoyé."))
 
@@ -203,7 +204,7 @@ def _notify(event_name: str, report: FinalReport, **context) -> None:
 
 def accept_report(report: FinalReport, *, actor) -> FinalReport:
     """Accept the report: the balance becomes payable (and the grant may be reduced to actual expenses)."""
-    _ensure_submitted(report)
+    ensure_awaiting_review(report)
     actor_id = actor.id
     report.accepted_at, report.reviewed_by_id = utcnow(), actor_id
     report.move_to(ReportState.ACCEPTED)
@@ -216,7 +217,7 @@ def accept_report(report: FinalReport, *, actor) -> FinalReport:
 
 
 def request_report_corrections(report: FinalReport, *, reason: str, actor) -> FinalReport:
-    _ensure_submitted(report)
+    ensure_awaiting_review(report)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_("Indiquez le motif."), field="reason")

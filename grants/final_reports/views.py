@@ -248,10 +248,18 @@ def render_review(application, decision, *, failed=None, form=None, errors=(), s
                            proposed=services.proposed_amount(report) if report is not None else None), status
 
 
-def handle(application, decision, name, operation):
+def handle(application, decision, name, operation, *, precondition=None):
+    """Validate the named form and run the operation in one transaction. ``precondition`` (a state the
+    report must be in) is checked before the form: a form the page no longer shows cannot say its
+    field errors, so the state's refusal is said instead."""
     form_class, prefix = REVIEW_FORMS[name]
     form = form_class(prefix=prefix)
     errors = []
+    if precondition is not None:
+        try:
+            precondition()
+        except DomainError as error:
+            return render_review(application, decision, failed=name, form=form, errors=[error.message], status=422)
     if form.validate_on_submit():
         try:
             message = operation(form)
@@ -293,7 +301,8 @@ def accept(application_id: int):
         services.accept_report(report, actor=acting_user())
         return _("Le compte rendu est accepté : le solde peut être versé.")
 
-    return handle(application, decision, "accept", operation)
+    return handle(application, decision, "accept", operation,
+                  precondition=lambda: services.ensure_awaiting_review(report))
 
 
 @bp.post("/gestion/dossiers/<int:application_id>/compte-rendu/complements")
@@ -306,7 +315,8 @@ def corrections(application_id: int):
         services.request_report_corrections(report, reason=form.reason.data, actor=acting_user())
         return _("Les compléments sont demandés au porteur de projet.")
 
-    return handle(application, decision, "corrections", operation)
+    return handle(application, decision, "corrections", operation,
+                  precondition=lambda: services.ensure_awaiting_review(report))
 
 
 @bp.post("/gestion/dossiers/<int:application_id>/compte-rendu/reduire")

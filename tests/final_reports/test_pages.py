@@ -103,6 +103,24 @@ def test_the_manager_accepts_reduces_and_the_balance_follows(decision, manager, 
     assert again.status_code == 422 and "déjà été versé" in again.get_data(as_text=True)
 
 
+def test_a_report_no_longer_awaiting_review_says_so_to_a_late_form(decision, manager, login_as):
+    # Two managers on the same report: the second one's corrections form (empty or not) arrives after
+    # the first accepted it; the page no longer shows that form, so the refusal itself is said.
+    report = filled(decision)
+    services.submit_report(report, actor=member(decision))
+    services.accept_report(report, actor=manager)
+    db.session.commit()
+    client = login_as(manager)
+    url = f"/gestion/dossiers/{decision.application_id}/compte-rendu"
+    for reason in ("", "Il manque les factures."):
+        late = client.post(f"{url}/complements", data={"complements-reason": reason})
+        assert late.status_code == 422
+        assert "Seul un compte rendu déposé" in late.get_data(as_text=True)
+    assert client.post(f"{url}/accepter").status_code == 422
+    db.session.refresh(report)
+    assert report.state == ReportState.ACCEPTED and report.correction_reason is None
+
+
 def test_follow_up_list_filters_and_exports(app, call, manager, login_as):
     late = awarded(call, manager, amount="3000", advance="1000", ends_on=date(2020, 6, 30))
     awarded(call, manager, amount="3000", advance="1000")
