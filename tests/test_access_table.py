@@ -40,6 +40,7 @@ ACCESS_TABLE: dict[str, Access | Token] = {
     "api.create_token": Access.MANAGER,
     "api.revoke_token": Access.MANAGER,
     "api.tokens": Access.MANAGER,
+    "api.v1.application": Token(Access.MANAGER),
     "api.v1.award": Token(Access.MANAGER),
     "api.v1.call": Token(Access.MANAGER),
     "api.v1.call_applications": Token(Access.MANAGER),

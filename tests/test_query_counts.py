@@ -210,6 +210,13 @@ def measure(app, world: World, page: str, token: str) -> tuple[int, list[str]]:
 
         def request():
             return client.post(path, headers=headers, json={"amount": "800.00", "section": "fonctionnement"})
+    elif page == "api_applications":
+        # The call's applications with, for the awards of the large world, their convention, final
+        # report and payments.
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {token}"}
+        path = f"/api/v1/calls/{world.review_call.id}/applications"
+        request = lambda: client.get(path, headers=headers)  # noqa: E731
     else:
         raise ValueError(page)
 
@@ -236,6 +243,7 @@ PAGES = [
     "screening",
     "draft_save",
     "award",
+    "api_applications",
 ]
 
 

@@ -8,7 +8,7 @@ The contract is written in grants/api/openapi.py and served at /api/v1/openapi.j
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, abort, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
@@ -21,12 +21,21 @@ from grants.api.inputs import InvalidRequest, parse_award, parse_choice, parse_p
 from grants.api.openapi import openapi_document
 from grants.applications.models import Application, ApplicationState
 from grants.applications.policies import viewable_application_or_404
-from grants.awards.models import Decision
-from grants.awards.services import EnvelopeExceeded, NotAwardable, ReviewsPending, award_grant
+from grants.awards.models import Decision, Outcome
+from grants.awards.services import (
+    EnvelopeExceeded,
+    NotAwardable,
+    ReviewsPending,
+    award_grant,
+    payments_by_decision,
+)
 from grants.calls.models import Call, CallEnvelope, CallState
+from grants.conventions.services import current_by_decision
 from grants.database import db
 from grants.errors import DomainError, NotAllowed
+from grants.final_reports.services import reports_by_decision
 from grants.input_limits import drain_refused_body
+from grants.local_time import local_today
 from grants.organisations.models import Applicant
 
 v1 = Blueprint("v1", __name__, url_prefix="/api/v1")
@@ -118,12 +127,39 @@ def call_applications(call_id: int):
         .limit(limit)
         .offset(offset)
     ).all()
+    items = application_items(rows)
+    return jsonify(representations.page(items, total=total, limit=limit, offset=offset))
+
+
+@v1.get("/applications/<int:application_id>")
+@token_required(Access.MANAGER)
+def application(application_id: int):
+    found = viewable_application_or_404(current_user, application_id)
+    if found.state == ApplicationState.DRAFT:
+        abort(404)  # the applicant's unfinished work, as in the lists
+    return jsonify(application_items([found])[0])
+
+
+def application_items(rows: list[Application]) -> list[dict]:
+    """The applications with their decisions and, for awards, their convention, final report and
+    payments: four statements for the whole page, whatever its length."""
     decisions = {
         d.application_id: d
         for d in db.session.scalars(db.select(Decision).where(Decision.application_id.in_([a.id for a in rows])))
     }
-    items = [representations.application_item(a, decisions.get(a.id)) for a in rows]
-    return jsonify(representations.page(items, total=total, limit=limit, offset=offset))
+    awards = [d.id for d in decisions.values() if d.outcome == Outcome.AWARDED]
+    conventions, reports, payments = (
+        current_by_decision(awards), reports_by_decision(awards), payments_by_decision(awards))
+    today = local_today()
+    items = []
+    for row in rows:
+        decision = decisions.get(row.id)
+        records = representations.GrantRecords()
+        if decision is not None:
+            records = representations.GrantRecords(conventions.get(decision.id), reports.get(decision.id),
+                                                   payments.get(decision.id, []))
+        items.append(representations.application_item(row, decision, records, today))
+    return items
 
 
 @v1.post("/applications/<int:application_id>/award")

@@ -46,6 +46,13 @@ INSTANT = {
     "description": "ISO 8601 instant in UTC, with its offset.",
     "examples": ["2026-03-01T09:00:00+00:00"],
 }
+DATE = {
+    "type": "string",
+    "format": "date",
+    "pattern": r"^\d{4}-\d{2}-\d{2}$",
+    "description": "A calendar day (ISO 8601), in the funder's time zone.",
+    "examples": ["2027-06-30"],
+}
 SECTIONS = ["fonctionnement", "investissement"]
 CALL_STATES = ["draft", "scheduled", "open", "closed", "archived"]
 APPLICATION_STATES = [
@@ -98,6 +105,72 @@ DECISION_PROPERTIES = {
 }
 
 
+GRANT_STAGES = ["report_due", "report_late", "report_submitted", "report_corrections", "balance_to_pay",
+                "to_recover", "closed", "cancelled"]
+
+CONVENTION = closed(
+    {
+        "required": {"type": "boolean", "description": "The award needs a convention: from the legal threshold "
+                     "(23 000 € by default), or below it where its call asks for one. No payment is made "
+                     "before a required convention is countersigned."},
+        "state": {"type": "string", "enum": ["none", "awaiting_signature", "signed", "countersigned"],
+                  "description": "Of the latest version: none generated yet, awaiting the beneficiary's "
+                  "signature, signed (online or by a scan) and awaiting the countersignature, countersigned."},
+        "version": nullable({"type": "integer", "minimum": 1}),
+        "amendment": nullable({"type": "integer", "minimum": 0,
+                               "description": "0 for the convention, n for its n-th avenant (amendment)."}),
+        "amount": nullable(ref("Money")),
+        "amendment_due": {"type": "boolean", "description": "The award's amount changed since the latest "
+                          "version: an avenant is to be generated and signed."},
+        "generated_at": nullable(ref("Instant")),
+        "signature_method": nullable({"type": "string", "enum": ["online", "scan"]}),
+        "signed_at": nullable(ref("Instant")),
+        "countersigned_at": nullable(ref("Instant")),
+    },
+    description="The award's convention (grant agreement), its latest version.",
+)
+
+FINAL_REPORT = closed(
+    {
+        "due_on": ref("Date"),
+        "state": {"type": "string", "enum": ["not_started", "draft", "submitted", "corrections_requested", "accepted"]},
+        "overdue": {"type": "boolean", "description": "The due date has passed and no report was submitted."},
+        "submitted_at": nullable(ref("Instant")),
+        "accepted_at": nullable(ref("Instant")),
+        "total_expenses": nullable({**ref("Money"), "description": "Actual expenses, once submitted."}),
+    },
+    description="The final report (compte rendu financier).",
+)
+
+PAYMENTS = closed(
+    {
+        "amount": ref("Money"),
+        "paid": ref("Money"),
+        "to_pay": {**ref("Money"), "description": "amount − paid."},
+        "advance_paid": {"type": "boolean"},
+        "balance_paid": {"type": "boolean", "description": "The balance (solde), paid on the accepted report; "
+                         "nothing is paid after it."},
+        "balance_paid_at": nullable(ref("Instant")),
+        "released": {**ref("Money"), "description": "Given back to the call's envelope after a reduction."},
+        "recovery_due": {**ref("Money"), "description": "Paid beyond the reduced amount, still to recover "
+                         "(titre de recette)."},
+        "movements": {
+            "type": "array",
+            "items": closed(
+                {
+                    "kind": {"type": "string", "enum": ["payment", "recovery"]},
+                    "tranche": nullable({"type": "string", "enum": ["advance", "instalment", "balance"]}),
+                    "amount": ref("Money"),
+                    "on": nullable(ref("Date")),
+                }
+            ),
+            "description": "Payments and recoveries recorded, oldest first.",
+        },
+    },
+    description="What was paid on the award and what became of the rest.",
+)
+
+
 def page_of(item: str) -> dict:
     return closed(
         {
@@ -112,6 +185,7 @@ def page_of(item: str) -> dict:
 SCHEMAS = {
     "Money": MONEY,
     "Instant": INSTANT,
+    "Date": DATE,
     "Envelope": ENVELOPE,
     "CallSummary": closed(CALL_SUMMARY_PROPERTIES),
     "Call": closed(
@@ -123,6 +197,20 @@ SCHEMAS = {
     ),
     "CallPage": page_of("CallSummary"),
     "Decision": closed(DECISION_PROPERTIES),
+    "Convention": CONVENTION,
+    "FinalReport": FINAL_REPORT,
+    "Payments": PAYMENTS,
+    "Grant": closed(
+        {
+            "stage": {"type": "string", "enum": GRANT_STAGES,
+                      "description": "Where the award stands on its way to closure (as on the managers' "
+                      "follow-up list), or cancelled."},
+            "convention": ref("Convention"),
+            "final_report": ref("FinalReport"),
+            "payments": ref("Payments"),
+        },
+        description="An award's life after the decision.",
+    ),
     "Application": closed(
         {
             "id": {"type": "integer"},
@@ -140,6 +228,7 @@ SCHEMAS = {
             "amount_requested": nullable(ref("Money")),
             "submitted_at": nullable(ref("Instant")),
             "decision": nullable(ref("Decision")),
+            "grant": nullable({**ref("Grant"), "description": "For an award only (null otherwise)."}),
         }
     ),
     "ApplicationPage": page_of("Application"),
@@ -247,6 +336,21 @@ EXAMPLE_DECISION = {
     "decided_at": "2026-05-12T14:03:27+00:00", "cancelled_at": None,
     "report_accepted_at": None, "balance_paid_at": None, "released": "0.00", "recovery_due": "0.00",
 }
+EXAMPLE_GRANT = {
+    "stage": "report_due",
+    "convention": {
+        "required": True, "state": "countersigned", "version": 1, "amendment": 0, "amount": "1500.00",
+        "amendment_due": False, "generated_at": "2026-05-12T14:05:00+00:00", "signature_method": "online",
+        "signed_at": "2026-05-15T09:12:40+00:00", "countersigned_at": "2026-05-16T10:00:00+00:00",
+    },
+    "final_report": {"due_on": "2027-06-30", "state": "not_started", "overdue": False, "submitted_at": None,
+                     "accepted_at": None, "total_expenses": None},
+    "payments": {
+        "amount": "1500.00", "paid": "450.00", "to_pay": "1050.00", "advance_paid": True, "balance_paid": False,
+        "balance_paid_at": None, "released": "0.00", "recovery_due": "0.00",
+        "movements": [{"kind": "payment", "tranche": "advance", "amount": "450.00", "on": "2026-05-20"}],
+    },
+}
 EXAMPLE_APPLICATION = {
     "id": 41,
     "reference": "SISA-2026-0042",
@@ -256,7 +360,8 @@ EXAMPLE_APPLICATION = {
     "section": "fonctionnement",
     "amount_requested": "1800.00",
     "submitted_at": "2026-03-02T16:20:00+00:00",
-    "decision": EXAMPLE_DECISION,
+    "decision": {**EXAMPLE_DECISION, "paid": "450.00"},
+    "grant": EXAMPLE_GRANT,
 }
 EXAMPLE_AWARD = {
     **EXAMPLE_DECISION,
@@ -360,7 +465,8 @@ PATHS = {
     "/api/v1/calls/{call_id}/applications": {
         "get": {
             "operationId": "listCallApplications",
-            "summary": "The call's submitted applications (drafts are never listed), with their decision.",
+            "summary": "The call's submitted applications (drafts are never listed), with their decision "
+            "and, for awards, their convention, final report and payments.",
             "parameters": [
                 id_parameter("call_id"),
                 *PAGE_PARAMETERS,
@@ -373,6 +479,19 @@ PATHS = {
                     {"items": [EXAMPLE_APPLICATION], "total": 1, "limit": 50, "offset": 0},
                 ),
                 **error_responses("Unauthorized", "Forbidden", "NotFound", "Invalid"),
+            },
+        }
+    },
+    "/api/v1/applications/{application_id}": {
+        "get": {
+            "operationId": "getApplication",
+            "summary": "A submitted application with its decision and, for an award, its convention, final "
+            "report and payments.",
+            "parameters": [id_parameter("application_id")],
+            "responses": {
+                "200": json_response("The application (a draft is a 404, as in the lists).", "Application",
+                                     EXAMPLE_APPLICATION),
+                **error_responses("Unauthorized", "Forbidden", "NotFound"),
             },
         }
     },

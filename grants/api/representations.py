@@ -7,12 +7,17 @@ names are part of the contract written in grants/api/openapi.py.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 
 from grants.applications.models import Application
-from grants.awards.models import Decision
+from grants.awards.models import Decision, EnvelopeMovement, Outcome, PaymentTranche
+from grants.awards.services import convention_required
 from grants.calls.models import Call, CallEnvelope
+from grants.conventions.models import Convention
+from grants.final_reports.models import FinalReport
+from grants.final_reports.services import Stage, report_due_on, stage_of
 
 CENT = Decimal("0.01")
 
@@ -23,6 +28,10 @@ def money(amount: Decimal | None) -> str | None:
 
 def instant(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
+
+
+def day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 def envelope_figures(envelope: CallEnvelope) -> dict:
@@ -86,7 +95,87 @@ def applicant_summary(application: Application) -> dict:
     }
 
 
-def application_item(application: Application, decision: Decision | None) -> dict:
+@dataclass
+class GrantRecords:
+    """What an award's follow-up is read from, loaded for a whole page at once (grants/api/endpoints.py)."""
+
+    convention: Convention | None = None
+    report: FinalReport | None = None
+    movements: list[EnvelopeMovement] = field(default_factory=list)
+
+
+def convention_state(convention: Convention | None) -> str:
+    if convention is None:
+        return "none"
+    if convention.countersigned:
+        return "countersigned"
+    return "signed" if convention.signed else "awaiting_signature"
+
+
+def convention_summary(decision: Decision, convention: Convention | None) -> dict:
+    return {
+        "required": convention_required(decision),
+        "state": convention_state(convention),
+        "version": convention.version if convention else None,
+        # 0 for the convention itself, n for its n-th avenant.
+        "amendment": convention.version - 1 if convention else None,
+        "amount": money(convention.amount) if convention else None,
+        # The award's amount changed since this version: an avenant is to be generated and signed.
+        "amendment_due": convention is not None and decision.cancelled_at is None
+        and convention.amount != decision.amount,
+        "generated_at": instant(convention.generated_at) if convention else None,
+        "signature_method": convention.signature_method.value if convention and convention.signed else None,
+        "signed_at": instant(convention.signed_at) if convention else None,
+        "countersigned_at": instant(convention.countersigned_at) if convention else None,
+    }
+
+
+def report_summary(report: FinalReport | None, due_on: date, stage: Stage | None) -> dict:
+    return {
+        "due_on": day(due_on),
+        "state": report.state.value if report is not None else "not_started",
+        "overdue": stage == Stage.REPORT_LATE,
+        "submitted_at": instant(report.submitted_at) if report else None,
+        "accepted_at": instant(report.accepted_at) if report else None,
+        "total_expenses": money(report.total_expenses) if report and report.submitted_at else None,
+    }
+
+
+def payments_summary(decision: Decision, movements: list[EnvelopeMovement]) -> dict:
+    tranches = {m.tranche for m in movements if m.tranche is not None}
+    return {
+        "amount": money(decision.amount),
+        "paid": money(decision.paid),
+        "to_pay": money(decision.amount - decision.paid),
+        "advance_paid": PaymentTranche.ADVANCE in tranches,
+        "balance_paid": decision.balance_paid_at is not None,
+        "balance_paid_at": instant(decision.balance_paid_at),
+        "released": money(decision.released),
+        "recovery_due": money(decision.recovery_due),
+        "movements": [
+            {"kind": m.kind.value, "tranche": m.tranche.value if m.tranche else None, "amount": money(m.amount),
+             "on": day(m.effective_on)}
+            for m in movements
+        ],
+    }
+
+
+def grant(decision: Decision, records: GrantRecords, today: date) -> dict | None:
+    """An award's life after the decision: its convention, its final report, its payments; None for a
+    refusal or a place on the waiting list."""
+    if decision.outcome != Outcome.AWARDED:
+        return None
+    due_on = report_due_on(decision)
+    stage = None if decision.cancelled_at is not None else stage_of(decision, records.report, due_on, today)
+    return {
+        "stage": stage.value if stage is not None else "cancelled",
+        "convention": convention_summary(decision, records.convention),
+        "final_report": report_summary(records.report, due_on, stage),
+        "payments": payments_summary(decision, records.movements),
+    }
+
+
+def application_item(application: Application, decision: Decision | None, records: GrantRecords, today: date) -> dict:
     return {
         "id": application.id,
         "reference": application.reference,
@@ -97,6 +186,7 @@ def application_item(application: Application, decision: Decision | None) -> dic
         "amount_requested": money(application.amount_requested),
         "submitted_at": instant(application.submitted_at),
         "decision": decision_summary(decision) if decision is not None else None,
+        "grant": grant(decision, records, today) if decision is not None else None,
     }
 
 

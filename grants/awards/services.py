@@ -518,6 +518,19 @@ def decisions_by_application(application_ids: list[int]) -> dict[int, Decision]:
     return {decision.application_id: decision for decision in decisions}
 
 
+def payments_by_decision(decision_ids: list[int]) -> dict[int, list[EnvelopeMovement]]:
+    """The payments and recoveries of these awards, oldest first, by decision id (one statement)."""
+    found: dict[int, list[EnvelopeMovement]] = defaultdict(list)
+    for movement in db.session.scalars(
+        db.select(EnvelopeMovement)
+        .where(EnvelopeMovement.decision_id.in_(decision_ids),
+               EnvelopeMovement.kind.in_((MovementKind.PAYMENT, MovementKind.RECOVERY)))
+        .order_by(EnvelopeMovement.id)
+    ):
+        found[movement.decision_id].append(movement)
+    return found
+
+
 @dataclass(frozen=True)
 class ApplicantDecision:
     """What the applicant reads of a decision: outcome, amount, reason, payments."""

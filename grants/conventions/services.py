@@ -73,6 +73,16 @@ def current_of(decision: Decision | None) -> Convention | None:
     return versions[-1] if versions else None
 
 
+def current_by_decision(decision_ids: list[int]) -> dict[int, Convention]:
+    """The latest version of each of these awards' conventions, by decision id: one statement, even
+    for none (a page's query count does not depend on what it lists)."""
+    current: dict[int, Convention] = {}
+    for convention in db.session.scalars(db.select(Convention).where(Convention.decision_id.in_(decision_ids))
+                                         .order_by(Convention.decision_id, Convention.version)):
+        current[convention.decision_id] = convention  # ordered by version: the last one stays
+    return current
+
+
 def is_award(decision: Decision | None) -> bool:
     return decision is not None and decision.outcome == Outcome.AWARDED and decision.cancelled_at is None
 

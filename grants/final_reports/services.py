@@ -63,6 +63,12 @@ def report_of(decision: Decision) -> FinalReport | None:
     return db.session.scalar(db.select(FinalReport).where(FinalReport.decision_id == decision.id))
 
 
+def reports_by_decision(decision_ids: list[int]) -> dict[int, FinalReport]:
+    """The final reports of these awards, by decision id (one statement)."""
+    return {report.decision_id: report for report in db.session.scalars(
+        db.select(FinalReport).where(FinalReport.decision_id.in_(decision_ids)))}
+
+
 def reportable_decision(application: Application) -> Decision | None:
     """The active award of an application, the only kind of decision that calls for a final report."""
     decision = db.session.scalar(db.select(Decision).where(Decision.application_id == application.id))
