@@ -223,7 +223,7 @@ INVENTORY: dict[str, Table] = {
         "reviewer_id": P, "assigned_by_id": P, "recusal_reason": TX}),
     # A review is the reviewer's: exported with their assignment (not with the applicant's file).
     "reviews": Table("reviews", ARCHIVES, Export.NONE, {
-        **_none("id", "assignment_id", "state", "opinion", "suggested_amount", "updated_at", "submitted_at"),
+        **_none("id", "assignment_id", "state", "opinion", "suggested_amount", "updated_at", "submitted_at", "score"),
         "comment": TX}),
     "criterion_scores": Table("reviews", ARCHIVES, Export.NONE, {
         **_none("id", "review_id", "criterion_id", "score"), "comment": TX}),

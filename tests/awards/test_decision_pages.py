@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -115,6 +116,19 @@ def test_payments_amendments_and_cancellation_through_the_page(call, manager, lo
     assert services.ledger_discrepancies() == []
     events = [n.event for n in db.session.scalars(db.select(Notification).order_by(Notification.id))]
     assert events == ["decision_awarded", "payment_recorded"]
+
+
+def test_a_grant_paid_in_full_offers_no_payment_form(call, manager, login_as):
+    application = under_review(call, Decimal("5000.00"))
+    decision = services.award_grant(application, amount="4000", section=OPERATING, actor=manager)
+    services.record_payment(decision, amount="2500", tranche="advance", actor=manager, paid_on=date(2026, 9, 1))
+    db.session.commit()
+    client = login_as(manager)
+    assert "Enregistrer un versement" in client.get(url(application)).get_data(as_text=True)
+    services.record_payment(decision, amount="1500", tranche="instalment", actor=manager, paid_on=date(2026, 9, 2))
+    db.session.commit()
+    page = client.get(url(application)).get_data(as_text=True)
+    assert "Enregistrer un versement" not in page and "Modifier le montant" in page
 
 
 def test_outsiders_cannot_reach_decisions(call, manager, client, login_as):

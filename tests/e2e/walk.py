@@ -359,6 +359,7 @@ FIELD_VALUES = {
     "year": str(TODAY.year),  # the demo's programmes are authorised for this year
     "amount": "1 250,50",
     "amount_requested": "1 250,50",
+    "actual": "1 000,00",  # a final report's line, as spent or received
     "suggested_amount": "1 250,50",
     "authorised": "5 000 000,00",  # above what the demo already carves out of a programme
     "min_grant": "1 000,00",

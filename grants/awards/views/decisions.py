@@ -112,7 +112,9 @@ def visible_forms(application: Application, decision: Decision | None) -> set[st
     if application.state == ApplicationState.UNDER_REVIEW:
         return {"award", "reject"} | (set() if decision else {"waitlist"})
     if decision is not None and decision.outcome == Outcome.AWARDED and decision.cancelled_at is None:
-        payable = decision.convention_countersigned_at is not None or not services.convention_required(decision)
+        # Nothing is offered once the grant is paid in full or its balance is paid (soldée).
+        payable = (decision.convention_countersigned_at is not None or not services.convention_required(decision)) \
+            and decision.balance_paid_at is None and decision.paid < decision.amount
         return ({"payment"} if payable else set()) | {"amend", "cancel"} | ({"recovery"} if decision.paid > 0 else set())
     return set()
 
