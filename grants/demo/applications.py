@@ -83,6 +83,53 @@ MORE_APPLICATIONS = [
                               "comment": "Budget clair ; comités de parents impliqués des deux côtés."}},
      "decided": -12, "awarded": 13000,
      "decision_reason": "Commission permanente : subvention de 13 000 € en fonctionnement."},
+    # --- Awards at the later stages of a grant's life (grants.demo.final_reports): a DCP project ended
+    # long ago whose final report never came (overdue; the association has no bank details, nothing was
+    # paid), a FIPCE grant closed on its report (every euro spent, the balance paid), an NQE grant whose
+    # report awaits the manager's review.
+    {"call": "DCP", "applicant": "fives", "by": "amelie.vandamme@jardins-fives.example.org",
+     "story": "awarded", "days": -90, "starts": -900, "ends": -600,
+     "title": "Semences partagées entre Fives et Saint-Louis",
+     "summary": "Des jeunes jardiniers de Fives et de Saint-Louis échangent semences, savoir-faire et vidéos.",
+     "objectives": "Deux chantiers de jeunes ; une grainothèque partagée ; une restitution au lycée de Fives.",
+     "target_public": "Jeunes de 15 à 20 ans des jardins partagés et d'un lycée agricole de Saint-Louis.",
+     "places": "Lille-Fives, Saint-Louis (Sénégal)", "partner_region": "Saint-Louis",
+     "total": 5000, "asked": 3500, "beneficiaries": 30, "young_people": 18,
+     "co_funders": [("Ville de Lille", 1000)],
+     "reviews": {REVIEWER_1: {"due": -75, "scores": [4, 4, 4, 4, 3], "opinion": "fund",
+                              "comment": "Échange réciproque, jeunes associés à chaque étape."},
+                 REVIEWER_2: {"due": -75, "scores": [4, 3, 4, 4, 3], "opinion": "fund",
+                              "comment": "Projet modeste et bien calibré."}},
+     "decided": -20, "awarded": 3500,
+     "decision_reason": "Commission permanente : subvention de 3 500 € en fonctionnement."},
+    {"call": "FIPCE", "applicant": "bassin-minier", "by": "thomas.lemaire@jeunes-bassin-minier.example.org",
+     "story": "awarded", "days": -17, "title": "Ressourcerie solidaire des cités minières",
+     "summary": "Une ressourcerie tenue par des jeunes en service civique collecte, répare et revend meubles "
+                "et vêtements à petit prix.",
+     "objectives": "30 tonnes détournées des déchetteries ; une boutique ouverte trois jours par semaine.",
+     "target_public": "Habitants des cités minières de Lens et Liévin.",
+     "places": "Lens, Liévin", "total": 14000, "asked": 6000, "beneficiaries": 700,
+     "co_funders": [("Ville de Liévin", 2000)],
+     "reviews": {REVIEWER_1: {"due": -8, "scores": [4, 4, 5, 4, 3], "opinion": "fund",
+                              "comment": "Projet ancré dans les cités, modèle économique crédible."},
+                 REVIEWER_2: {"due": -8, "scores": [4, 3, 4, 4, 4], "opinion": "fund",
+                              "comment": "Bons partenariats avec les bailleurs sociaux."}},
+     "decided": -7, "awarded": 6000,
+     "decision_reason": "Décision au fil de l'eau : subvention de 6 000 € en fonctionnement."},
+    {"call": "NQE", "applicant": "valenciennois", "by": "julien.mercier@consomacteurs.example.org",
+     "story": "awarded", "days": -9, "title": "Marchés d'été des producteurs au quartier Chasse Royale",
+     "summary": "Quatre marchés du soir avec les producteurs locaux, une cuisine partagée et des jeux pour "
+                "les enfants.",
+     "objectives": "Quatre marchés ; 800 visiteurs ; dix producteurs à moins de 40 km.",
+     "target_public": "Familles du quartier Chasse Royale.",
+     "places": "Valenciennes", "total": 6000, "asked": 4000, "beneficiaries": 800,
+     "co_funders": [("Ville de Valenciennes", 1000)],
+     "reviews": {REVIEWER_1: {"due": -3, "scores": [4, 4, 4, 4, 3], "opinion": "fund",
+                              "comment": "Animation simple et utile, bien ancrée dans le quartier."},
+                 REVIEWER_2: {"due": -3, "scores": [5, 4, 4, 3, 3], "opinion": "fund",
+                              "comment": "Les habitants sont associés à la préparation."}},
+     "decided": -1, "awarded": 4000,
+     "decision_reason": "Décision au fil de l'eau : subvention de 4 000 € en fonctionnement."},
 ]
 
 

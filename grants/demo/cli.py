@@ -55,6 +55,7 @@ KIND_LABELS = {
     "committee_sessions": ("commission", "commissions"), "decisions": ("décision", "décisions"),
     "envelope_movements": ("mouvement du grand livre", "mouvements du grand livre"),
     "payments": ("versement", "versements"), "conventions": ("convention", "conventions"),
+    "final_reports": ("compte rendu financier", "comptes rendus financiers"),
 }
 
 

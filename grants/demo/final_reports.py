@@ -1,77 +1,100 @@
-"""Demo final reports (comptes rendus financiers), on the demo's awards:
-- one whose advance is paid: its report accepted, the grant reduced to actual expenses (90 % of the forecast, the unpaid
-  part released to the envelope) and the balance paid;
-- the next: its report submitted, awaiting the manager's review;
-- the next, if the demo has one: a project that ended two years ago whose report was never sent (late).
+"""Demo final reports (comptes rendus financiers): each stage of a grant's life after the award, on the
+seed's calls (the titles are those of grants.demo.content and grants.demo.applications):
+
+- the flagship SISA award: its convention signed and countersigned, its advance paid, its report due
+  (not yet started, the project still running);
+- a DCP award whose project ended long ago and whose report never came: overdue;
+- an NQE award: its report submitted, awaiting the manager's review;
+- a FIPCE award closed on its accepted report: every euro spent, the balance paid;
+- the FIPCE committee's award: its report accepted, the grant reduced to actual expenses (90 % of the
+  forecast, the unpaid part released to the envelope), its balance still to pay.
 
 Everything goes through grants.final_reports and grants.awards (conditional updates, ledger rows,
-outbox), never around it, but the late project's dates. Idempotent: once any report exists, nothing."""
+outbox), never around it. Idempotent: once any report exists, nothing."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal
 
-from grants.applications.models import BudgetLineKind
+from grants.applications.models import Application, BudgetLineKind
 from grants.awards import closure
 from grants.awards import services as awards
 from grants.awards.models import Decision, EnvelopeMovement, MovementKind, Outcome, PaymentTranche
-from grants.awards.services import convention_required
 from grants.database import db
 from grants.demo import content
+from grants.demo.awards import ADVANCE_SHARE
 from grants.final_reports import services
 from grants.final_reports.models import FinalReport
 
 SPENT = Decimal("0.90")
 CENT = Decimal("0.01")
+REPORT_DUE = "Cantines scolaires solidaires Arras – Kayes"  # nothing to do: its report is simply due
+OVERDUE = "Semences partagées entre Fives et Saint-Louis"  # nothing to do: its project dates say it
+SUBMITTED = "Marchés d'été des producteurs au quartier Chasse Royale"
+CLOSED = "Ressourcerie solidaire des cités minières"
+REDUCED = "Groupement d'achat en circuit court de l'Audomarois"
+
+
+def award_titled(title: str) -> Decision | None:
+    return db.session.scalar(db.select(Decision).join(Application).where(
+        Application.title == title, Decision.outcome == Outcome.AWARDED, Decision.cancelled_at.is_(None)))
 
 
 def seed_final_reports(seed) -> None:
     manager = seed.users.get(content.MANAGER_EMAIL)
     if manager is None or db.session.scalar(db.select(FinalReport.id).limit(1)) is not None:
         return
-    advanced = set(db.session.scalars(
-        db.select(EnvelopeMovement.decision_id).where(EnvelopeMovement.kind == MovementKind.PAYMENT)))
-    decisions = [d for d in db.session.scalars(
-        db.select(Decision).where(Decision.outcome == Outcome.AWARDED, Decision.cancelled_at.is_(None))
-        .order_by(Decision.id)
-    ) if d.application.budget_lines and d.application.applicant.payee_iban and d.application.applicant.acting_users()]
-    # An award still waiting for its convention's countersignature is not yet running: no report. The
-    # grant to close is one whose advance is paid, where possible one without a convention (the flagship
-    # SISA award keeps its advance as the conventions' demo shows it); then one submitted, one late.
-    decisions = [d for d in decisions if d.convention_countersigned_at is not None or not convention_required(d)]
-    decisions.sort(key=lambda d: (d.id not in advanced, convention_required(d), d.id))
-    if len(decisions) < 2 or decisions[0].id not in advanced:
-        return
-    closed, submitted, *others = decisions
 
-    report = _filled(closed)
-    services.submit_report(report, actor=report.created_by)
-    services.accept_report(report, actor=manager)
-    reduced = services.proposed_amount(report)
-    if reduced < closed.amount:
-        closure.reduce_to_actual_expenses(closed, amount=reduced, actor=manager,
-                                          reason="Dépenses réalisées à 90 % du budget prévisionnel")
-    if closed.amount > closed.paid:
+    submitted = award_titled(SUBMITTED)
+    if submitted is not None:
+        _pay_advance(seed, submitted, manager)
+        report = _filled(submitted, SPENT)
+        services.submit_report(report, actor=report.created_by)
+        seed.report.created["final_reports"] += 1
+
+    closed = award_titled(CLOSED)
+    if closed is not None:
+        _pay_advance(seed, closed, manager)
+        report = _filled(closed, Decimal("1"))
+        services.submit_report(report, actor=report.created_by)
+        services.accept_report(report, actor=manager)
         awards.record_payment(closed, amount=closed.amount - closed.paid, tranche=PaymentTranche.BALANCE,
                               actor=manager, paid_on=seed.today, reason="Solde sur le compte rendu financier")
-    seed.report.created["final_reports"] += 1
+        seed.report.created["final_reports"] += 1
 
-    report = _filled(submitted)
-    services.submit_report(report, actor=report.created_by)
-    seed.report.created["final_reports"] += 1
-
-    if others:
-        application = others[0].application
-        application.starts_on, application.ends_on = date(seed.year - 2, 1, 1), date(seed.year - 2, 12, 31)
+    reduced = award_titled(REDUCED)
+    if reduced is not None:
+        _pay_advance(seed, reduced, manager)
+        report = _filled(reduced, SPENT)
+        services.submit_report(report, actor=report.created_by)
+        services.accept_report(report, actor=manager)
+        amount = services.proposed_amount(report)
+        if amount < reduced.amount:
+            closure.reduce_to_actual_expenses(reduced, amount=amount, actor=manager,
+                                              reason="Dépenses réalisées à 90 % du budget prévisionnel")
+        seed.report.created["final_reports"] += 1
     db.session.flush()
 
 
-def _filled(decision: Decision) -> FinalReport:
-    """The report of ``decision`` with every line at 90 % of its forecast, totals balanced."""
+def _pay_advance(seed, decision: Decision, manager) -> None:
+    """The advance of an award that has none yet (the committees' are paid by grants.demo.awards)."""
+    paid = db.session.scalar(db.select(EnvelopeMovement.id).where(
+        EnvelopeMovement.decision_id == decision.id, EnvelopeMovement.kind == MovementKind.PAYMENT))
+    advance = (decision.amount * ADVANCE_SHARE).quantize(Decimal("1"), rounding=ROUND_DOWN)
+    if paid is not None or advance <= 0 or not decision.application.applicant.payee_iban:
+        return
+    awards.record_payment(decision, amount=advance, tranche=PaymentTranche.ADVANCE, actor=manager,
+                          paid_on=min(decision.decided_at.date() + timedelta(days=1), seed.today),
+                          reason="Avance à la notification de la subvention")
+    seed.report.created["payments"] += 1
+
+
+def _filled(decision: Decision, spent: Decimal) -> FinalReport:
+    """The report of ``decision`` with every line at ``spent`` of its forecast, totals balanced."""
     author = decision.application.applicant.acting_users()[0]
     report = services.start_report(decision, actor=author)
-    actuals = {line.position: (line.forecast * SPENT).quantize(CENT, rounding=ROUND_DOWN) for line in report.lines}
+    actuals = {line.position: (line.forecast * spent).quantize(CENT, rounding=ROUND_DOWN) for line in report.lines}
     expenses = sum((actuals[line.position] for line in report.lines if line.kind == BudgetLineKind.EXPENSE), Decimal(0))
     resources = [line for line in report.lines if line.kind == BudgetLineKind.RESOURCE]
     if resources:
@@ -81,6 +104,7 @@ def _filled(decision: Decision) -> FinalReport:
     for line in report.lines:
         if line.forecast and abs(actuals[line.position] - line.forecast) * 100 > line.forecast * 20:
             lines[line.position] = (actuals[line.position], "Recettes ajustées aux dépenses réalisées.")
-    services.save_report(report, activity_report="Les ateliers prévus ont eu lieu ; le public visé a été "
-                         "touché à 90 %. Le détail des actions figure en annexe.", lines=lines, actor=author)
+    share = f"{spent * 100:.0f} %"
+    services.save_report(report, activity_report=f"Les actions prévues ont eu lieu ; le public visé a été "
+                         f"touché à {share}. Le détail des actions figure en annexe.", lines=lines, actor=author)
     return report

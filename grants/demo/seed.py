@@ -296,8 +296,9 @@ class DemoSeed:
             objectives=spec.get("objectives", ""), target_public=spec.get("target_public", ""),
             beneficiaries_count=spec.get("beneficiaries"), young_people_count=spec.get("young_people"),
             places=spec.get("places", ""),
-            partner_region=spec.get("partner_region"), starts_on=self.day(spec["days"] + 60),
-            ends_on=self.day(spec["days"] + 240), section=OPERATING, amount_requested=asked,
+            # The project runs from two to eight months after submission, unless the spec dates it.
+            partner_region=spec.get("partner_region"), starts_on=self.day(spec.get("starts", spec["days"] + 60)),
+            ends_on=self.day(spec.get("ends", spec["days"] + 240)), section=OPERATING, amount_requested=asked,
             total_expenses=total, total_resources=total, created_at=started,
             # a later change of the same value would not count as a change, and onupdate would stamp "now"
             updated_at=last_worked if spec["story"] == "draft" else started,
