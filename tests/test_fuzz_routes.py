@@ -61,8 +61,8 @@ WITHOUT_A_FORM = {
                             "button, tested in tests/conventions/",
     "conventions.sign": "a convention awaiting the signature of the fuzzed member's own organisation (the demo's "
                         "awaiting one is another association's); its hash and consent are refused in tests/conventions/",
-    "final_reports.save": "an award whose final report is still a draft (the demo's awards have theirs submitted "
-                          "and accepted); amounts and texts fuzzed by tests/final_reports/test_pages.py",
+    "final_reports.save": "an award of the fuzzed member's own organisation whose final report is due (the demo's "
+                          "are other associations'); amounts and texts fuzzed by tests/final_reports/test_pages.py",
     "final_reports.submit": "a draft final report (the demo's are submitted and accepted); only a button, its "
                             "refusals tested in tests/final_reports/test_pages.py",
     "final_reports.add_document": "a draft final report (uploads are fuzzed by the attachment tests; "
@@ -94,7 +94,9 @@ GENERATED = {
 }
 # Upload fields are fuzzed with malformed files by the attachment tests; the CSRF token is off in tests.
 SKIPPED_INPUTS = {"file", "submit", "button", "image", "reset"}
-PAGES_PER_RULE = 10  # pages of one GET rule read per identity: enough to meet each kind of form
+# Pages of one GET rule read per identity: enough to meet each kind of form (for a dossier's pages: the
+# demo's paid grants, then one dossier of each state and outcome; see url_arguments).
+PAGES_PER_RULE = 14
 INT_ARGUMENT = re.compile(r"^(?P<stem>.+)_id$")
 
 
@@ -180,9 +182,20 @@ def url_arguments(app, rule) -> list[dict]:
     rows = db.session.scalars(sa.select(model).order_by(model.id)).all()
     if model is Criterion:  # the editable grids first: only their pages hold the criterion's form
         rows.sort(key=lambda criterion: criteria_locked(criterion.call))
-    if model is Application:  # the grants already paid first: only their pages hold the payment forms
+    if model is Application:
+        # The grants already paid first (only their pages hold the payment forms), then one dossier of
+        # each state and outcome (each state's page holds its own forms: the decision forms of one under
+        # review), then the rest: the pages read per rule are limited.
+        outcomes = dict(db.session.execute(sa.select(Decision.application_id, Decision.outcome)).all())
         paid = set(db.session.scalars(sa.select(Decision.application_id).where(Decision.paid > 0)))
-        rows.sort(key=lambda application: application.id not in paid)
+        kinds_seen: set = set()
+        first_of_kind = set()
+        for application in rows:
+            kind = (application.state, outcomes.get(application.id))
+            if application.id not in paid and kind not in kinds_seen:
+                kinds_seen.add(kind)
+                first_of_kind.add(application.id)
+        rows.sort(key=lambda application: (application.id not in paid, application.id not in first_of_kind))
     values = []
     for row in rows:
         value = {last: row.id}

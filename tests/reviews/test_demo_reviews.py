@@ -20,9 +20,10 @@ def test_the_demo_gives_a_ranking_to_discuss_and_respects_conflicts(app):
     db.session.rollback()
     fipce = db.session.scalar(sa.select(Call).where(Call.reference_prefix == "FIPCE"))
     rows = call_ranking(fipce.id)
-    assert [row.mean_score for row in rows] == [Decimal("79.33"), Decimal("57.00"), Decimal("52.00")]
-    assert [row.flagged for row in rows] == [False, True, False]
-    assert rows[2].reviews_done == 1 and rows[2].reviews_assigned == 2  # a draft still being written
+    # The ressourcerie, awarded outside committee (grants.demo.applications), ranks first.
+    assert [row.mean_score for row in rows] == [Decimal("80.00"), Decimal("79.33"), Decimal("57.00"), Decimal("52.00")]
+    assert [row.flagged for row in rows] == [False, False, True, False]
+    assert rows[3].reviews_done == 1 and rows[3].reviews_assigned == 2  # a draft still being written
     # no assignment anywhere in the demo breaks a conflict of interest
     pairs = db.session.execute(
         sa.select(ReviewAssignment.reviewer_id, Application.applicant_id)
