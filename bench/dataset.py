@@ -40,6 +40,8 @@ import sqlalchemy as sa
 from psycopg import sql
 from stdnum import luhn
 
+from grants.reviews.ranking import review_score
+
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = str(ROOT / "migrations")
 BENCH_DATABASE_URL = os.environ.get(
@@ -174,7 +176,7 @@ class DatasetBuilder:
             "review_assignments": table("review_assignments", "application_id reviewer_id assigned_by_id "
                                                               "assigned_at due_on state recusal_reason"),
             "reviews": table("reviews", "assignment_id state opinion suggested_amount comment updated_at "
-                                        "submitted_at"),
+                                        "submitted_at score"),
             "criterion_scores": table("criterion_scores", "review_id criterion_id score comment"),
             "committee_sessions": table("committee_sessions", "call_id held_on note confirmed_by_id "
                                                               "confirmed_at"),
@@ -183,7 +185,7 @@ class DatasetBuilder:
             "envelope_movements": table("envelope_movements", "envelope_id decision_id kind tranche amount "
                                                               "effective_on reason actor_id created_at"),
             "audit_events": table("audit_events", "occurred_at action actor_id subject_type subject_id "
-                                                  "from_state to_state ip_address details"),
+                                                  "from_state to_state details"),
             "reference_counters": Table("reference_counters", ["prefix", "year", "last_number"]),
         }
         self.calls: list[CallPlan] = []
@@ -193,7 +195,7 @@ class DatasetBuilder:
     def audit(self, action, subject_type, subject_id, before, after, actor, at, **details):
         self.t["audit_events"].add(
             occurred_at=at, action=action, actor_id=actor, subject_type=subject_type, subject_id=subject_id,
-            from_state=before, to_state=after, ip_address=None,
+            from_state=before, to_state=after,
             details=json.dumps({k: str(v) for k, v in details.items()}),
         )
 
@@ -420,14 +422,17 @@ class DatasetBuilder:
             submitted = decided or roll < 0.80
             opinion = rng.choice(["fund", "fund", "fund_lower", "do_not_fund"]) if submitted else None
             updated_at = min(assigned_at + timedelta(days=rng.randrange(1, 20)), self.now - timedelta(minutes=5))
+            marks = [(criterion, Decimal(weight), Decimal(rng.randrange(0, scale_max + 1)), scale_max)
+                     for criterion, weight, scale_max in call.criteria]
+            # The weighted score the scoring service stores with a transmission.
+            score = review_score([(weight, mark, scale_max) for _, weight, mark, scale_max in marks])
             review = self.t["reviews"].add(
                 assignment_id=assignment, state="submitted" if submitted else "draft", opinion=opinion,
                 suggested_amount=call.min_cents if opinion == "fund_lower" else None,
                 comment="Projet solide, budget cohérent." if submitted else "", updated_at=updated_at,
-                submitted_at=updated_at if submitted else None)
-            for criterion, _weight, scale_max in call.criteria:
-                self.t["criterion_scores"].add(review_id=review, criterion_id=criterion,
-                                               score=Decimal(rng.randrange(0, scale_max + 1)), comment="")
+                submitted_at=updated_at if submitted else None, score=score if submitted else None)
+            for criterion, _weight, mark, _scale_max in marks:
+                self.t["criterion_scores"].add(review_id=review, criterion_id=criterion, score=mark, comment="")
 
     def decide(self, call: CallPlan, app_id: int, requested: int, decided_at: datetime) -> None:
         sessions = self.t["committee_sessions"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -26,11 +26,22 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence], *, delimiter: str 
     """A CSV document (CRLF line ends). Every ``str`` cell goes through ``text_cell``; numbers and
     already-formatted cells (``decimal_cell``) are written as given. The byte-order mark makes
     spreadsheets read the UTF-8 accents right."""
+    return "".join(csv_chunks(header, rows, delimiter=delimiter, byte_order_mark=byte_order_mark))
+
+
+def csv_chunks(header: Sequence[str], rows: Iterable[Sequence], *, delimiter: str = ",",
+               byte_order_mark: bool = False, rows_per_chunk: int = 500) -> Iterator[str]:
+    """The same document as :func:`csv_text`, in pieces of ``rows_per_chunk`` rows, for a streamed
+    response: ``rows`` is consumed as the pieces are sent."""
     buffer = io.StringIO()
     if byte_order_mark:
         buffer.write("\ufeff")
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(header)
-    for row in rows:
+    for count, row in enumerate(rows, start=1):
         writer.writerow([text_cell(cell) if isinstance(cell, str) else cell for cell in row])
-    return buffer.getvalue()
+        if count % rows_per_chunk == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()

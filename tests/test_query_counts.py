@@ -24,6 +24,7 @@ from grants.calls.models import BudgetSection, CallState
 from grants.database import db, utcnow
 from grants.organisations.models import Applicant
 from grants.reviews.models import CriterionScore, Opinion, Review, ReviewState
+from grants.reviews.scoring import own_score
 from tests.factories import (
     TEST_PASSWORD,
     ApplicationFactory,
@@ -119,6 +120,7 @@ class World:
         db.session.add(review)
         for criterion in self.criteria:
             db.session.add(CriterionScore(review=review, criterion=criterion, score=Decimal(score)))
+        review.score = own_score(review)  # stored with the transmission, as submit_review does
         db.session.commit()
 
     def reviewed_by(self, application) -> set[int]:

@@ -29,6 +29,7 @@ from grants.reviews.models import (
     ReviewAssignment,
     ReviewState,
 )
+from grants.reviews.scoring import own_score
 
 REVIEWER_3 = "mathieu.lambert@region.example.org"
 HUGO, ELODIE = content.REVIEWER_1, content.REVIEWER_2
@@ -142,4 +143,5 @@ def write_review(seed, assignment, reviewer, spec: dict, at) -> None:
     review.suggested_amount = Decimal(spec["suggested"]).quantize(Decimal("0.01")) if spec.get("suggested") else None
     review.submitted_at = at
     review.move_to(ReviewState.SUBMITTED)
+    review.score = own_score(review)
     seed.audit("review.submitted", review, ReviewState.DRAFT, ReviewState.SUBMITTED, actor=reviewer, at=at)

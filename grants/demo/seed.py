@@ -58,6 +58,7 @@ from grants.organisations.models import (
     Organisation,
 )
 from grants.reviews.models import CriterionScore, Opinion, Review, ReviewAssignment, ReviewState
+from grants.reviews.scoring import own_score
 
 DEMO_PASSWORD = "demo-subventia-2026"  # the same, clearly-demo password for every demo account
 OPERATING = BudgetSection.OPERATING
@@ -375,6 +376,7 @@ class DemoSeed:
             review.suggested_amount = euros(spec["suggested"]) if spec.get("suggested") else None
             review.submitted_at = written_at
             review.move_to(ReviewState.SUBMITTED)
+            review.score = own_score(review)
             self.audit("review.submitted", review, ReviewState.DRAFT, ReviewState.SUBMITTED,
                        actor=reviewer, at=written_at)
 

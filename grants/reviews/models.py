@@ -86,6 +86,9 @@ class Review(db.Model):
         sa.CheckConstraint(
             "(opinion = 'fund_lower') = (suggested_amount IS NOT NULL)", name="suggested_amount_with_lower"
         ),
+        sa.CheckConstraint(
+            "score IS NULL OR (state = 'submitted' AND score >= 0 AND score <= 100)", name="score_when_submitted"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -96,6 +99,12 @@ class Review(db.Model):
     comment: Mapped[str] = mapped_column(sa.Text, default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The weighted score (0–100) of the marks, written with the submission (grants.reviews.scoring) so
+    # that the ranking reads one number per review instead of every mark; the grid is locked once a
+    # review is submitted and a submitted review never changes, so it stays right (``flask reviews
+    # verify-scores`` proves it). A review set aside by a late conflict keeps it: the ranking leaves
+    # it out through its assignment's state.
+    score: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 2))
 
     assignment = relationship("ReviewAssignment", back_populates="review")
     scores = relationship("CriterionScore", back_populates="review", cascade="all, delete-orphan")

@@ -227,6 +227,8 @@ def submit_review(assignment: ReviewAssignment, reviewer: User, *, version: str 
         raise ReviewRefused(errors)
     review.submitted_at = now or utcnow()
     review.move_to(ReviewState.SUBMITTED)
+    # Stored with the transmission, in its transaction: the ranking reads it rather than the marks.
+    review.score = own_score(review)
     record_transition("review.submitted", review, ReviewState.DRAFT, ReviewState.SUBMITTED, actor=reviewer,
                       application=assignment.application.reference)
     db.session.flush()

@@ -17,6 +17,7 @@ from grants.reviews.models import (
     ReviewAssignment,
     ReviewState,
 )
+from grants.reviews.scoring import own_score
 from tests.factories import (
     CallFactory,
     CriterionFactory,
@@ -66,6 +67,7 @@ def review(application, reviewer, marks, *, submitted=True, opinion=Opinion.FUND
         row.suggested_amount = suggested
         row.state = ReviewState.SUBMITTED
         row.submitted_at = utcnow()
+        row.score = own_score(row)  # stored with the transmission, as submit_review does
     db.session.add(row)
     db.session.commit()
     return row

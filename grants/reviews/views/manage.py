@@ -12,7 +12,16 @@ from datetime import timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.orm.exc import StaleDataError
@@ -30,7 +39,7 @@ from grants.reviews import ranking, services
 from grants.reviews.forms import AutoAssignmentForm, ManualAssignmentForm, ScreeningForm
 from grants.reviews.models import ReviewAssignment
 from grants.reviews.views.desk import bp
-from grants.spreadsheet_cells import csv_text, decimal_cell
+from grants.spreadsheet_cells import csv_chunks, decimal_cell
 
 # --- Eligibility screening -----------------------------------------------------------------------
 
@@ -226,17 +235,16 @@ def envelope_for_ranking(call: Call, section: BudgetSection | None) -> Decimal:
 def ranking_page(call_id: int):
     call = db.get_or_404(Call, call_id)
     filters = ranking_filters()
-    rows = ranking.call_ranking(call.id, **filters)
     envelope = envelope_for_ranking(call, filters["section"])
-    first_over = next((row.rank for row in rows if row.cumulative_requested > envelope), None)
-    # The whole ranking is computed (ranks and running sums need it), one page of it is shown: a call
-    # of thousands of applications stays a page that opens. The CSV export holds every row.
-    pages = max(math.ceil(len(rows) / RANKING_PAGE_SIZE), 1)
-    page = min(max(request.args.get("page", 1, type=page_number), 1), pages)
-    shown = rows[(page - 1) * RANKING_PAGE_SIZE:page * RANKING_PAGE_SIZE]
+    # One page is read: the database ranks the whole call (ranks and running sums need it) and returns
+    # 100 rows. The CSV export holds every row.
+    page = ranking.ranking_page(call.id, page=request.args.get("page", 1, type=page_number),
+                                page_size=RANKING_PAGE_SIZE, envelope=envelope, **filters)
+    pages = max(math.ceil(page.total / RANKING_PAGE_SIZE), 1)
+    number = (page.rows[0].rank - 1) // RANKING_PAGE_SIZE + 1 if page.rows else 1
     return render_template(
-        "reviews/ranking.html", call=call, rows=shown, total=len(rows), page=page, pages=pages,
-        filters=filters, envelope=envelope, first_over=first_over,
+        "reviews/ranking.html", call=call, rows=page.rows, total=page.total, page=number, pages=pages,
+        filters=filters, envelope=envelope, first_over=page.first_over,
         states=RANKING_STATES, regions=ranking.partner_regions_of(call.id), sorts=ranking.SORTS,
     )
 
@@ -246,7 +254,6 @@ def ranking_page(call_id: int):
 def ranking_csv(call_id: int):
     call = db.get_or_404(Call, call_id)
     filters = ranking_filters()
-    rows = ranking.call_ranking(call.id, **filters)
     header = [
         _("Rang"), _("Référence"), _("Porteur"), _("Projet"), _("État"), _("Section"), _("Région partenaire"),
         _("Montant demandé"), _("Cumul demandé"), _("Évaluations rendues"), _("Évaluations attendues"),
@@ -255,18 +262,22 @@ def ranking_csv(call_id: int):
         *([_("Jeunes touchés")] if call.asks_young_people_count else []),
     ]
     young_people = ranking.young_people_counts(call) if call.asks_young_people_count else {}
-    lines = (
-        [
-            row.rank, row.reference, row.applicant_name, row.title, row.state.value,
-            row.section.value if row.section else "", row.partner_region,
-            decimal_cell(row.amount_requested), decimal_cell(row.cumulative_requested), row.reviews_done,
-            row.reviews_assigned, decimal_cell(row.mean_score), decimal_cell(row.normalised_mean),
-            decimal_cell(row.spread), _("oui") if row.flagged else _("non"), decimal_cell(row.suggested_amount_mean),
-            row.fund_votes, row.fund_lower_votes, row.do_not_fund_votes,
-            *([young_people.get(row.application_id)] if call.asks_young_people_count else []),
-        ]
-        for row in rows
-    )
+    yes, no = _("oui"), _("non")
+
+    def lines():
+        # Read while the response is sent, by batches of rows of one statement: the file of a call of
+        # 10,000 applications is never whole in memory, and its first bytes leave at once.
+        for row in ranking.ranking_rows(call.id, **filters):
+            yield [
+                row.rank, row.reference, row.applicant_name, row.title, row.state.value,
+                row.section.value if row.section else "", row.partner_region,
+                decimal_cell(row.amount_requested), decimal_cell(row.cumulative_requested), row.reviews_done,
+                row.reviews_assigned, decimal_cell(row.mean_score), decimal_cell(row.normalised_mean),
+                decimal_cell(row.spread), yes if row.flagged else no, decimal_cell(row.suggested_amount_mean),
+                row.fund_votes, row.fund_lower_votes, row.do_not_fund_votes,
+                *([young_people.get(row.application_id)] if call.asks_young_people_count else []),
+            ]
+
     filename = f"classement-{call.slug}.csv"
-    return Response(csv_text(header, lines, delimiter=";", byte_order_mark=True), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(stream_with_context(csv_chunks(header, lines(), delimiter=";", byte_order_mark=True)),
+                    mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'})

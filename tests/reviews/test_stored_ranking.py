@@ -1,0 +1,150 @@
+"""The ranking read from stored scores equals today's computation from every mark (tests/reviews/
+ranking_oracle.py), on random calls, for every sort and filter, whole and page by page, on SQLite and
+PostgreSQL; and a page costs the same number of statements whatever the size of the call."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from decimal import Decimal
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from grants.calls.models import BudgetSection
+from grants.database import db
+from grants.models import ApplicationState
+from grants.reviews import ranking
+from grants.reviews.models import AssignmentState, Opinion
+from tests.factories import CallFactory, OrganisationApplicantFactory, ReviewerFactory, UserFactory
+from tests.reviews import ranking_oracle
+from tests.reviews.conftest import assign, grid, review, under_review
+from tests.reviews.test_ranking import counted_statements
+
+D = Decimal
+STATES = [ApplicationState.UNDER_REVIEW, ApplicationState.UNDER_REVIEW, ApplicationState.DECIDED,
+          ApplicationState.WITHDRAWN]
+# What becomes of one reviewer on one application.
+FATES = ["none", "submitted", "submitted", "submitted", "draft", "set_aside", "recused"]
+
+
+@st.composite
+def calls(draw):
+    criteria = draw(st.lists(st.tuples(st.decimals(D("0.01"), D("20"), places=2), st.integers(1, 20)),
+                             min_size=1, max_size=3))
+    applications = draw(st.lists(st.fixed_dictionaries({
+        "state": st.sampled_from(STATES),
+        "section": st.sampled_from(list(BudgetSection)),
+        "region": st.sampled_from([None, "Kayes", "Matam"]),
+        "amount": st.one_of(st.none(), st.integers(1, 2_000_000).map(lambda cents: D(cents) / 100)),
+    }), min_size=1, max_size=7))
+    reviewers = draw(st.integers(1, 4))
+    reviews = []
+    for index in range(len(applications)):
+        for reviewer in range(reviewers):
+            fate = draw(st.sampled_from(FATES))
+            if fate == "none":
+                continue
+            # Hundredths within each scale; some marks on the scale's ends.
+            marks = [D(draw(st.one_of(st.integers(0, scale * 100), st.sampled_from([0, scale * 100])))) / 100
+                     for _weight, scale in criteria]
+            opinion = draw(st.sampled_from(list(Opinion)))
+            suggested = D(draw(st.integers(1, 99_999))) / 100 if opinion == Opinion.FUND_LOWER else None
+            reviews.append((index, reviewer, fate, marks, opinion, suggested))
+    threshold = draw(st.sampled_from([D("0"), D("5.50"), D("20"), D("100")]))
+    envelope = draw(st.integers(0, 5_000_000).map(lambda cents: D(cents) / 100))
+    return criteria, applications, reviewers, reviews, threshold, envelope
+
+
+def build(criteria, applications, reviewers, reviews, threshold):
+    call = CallFactory(disagreement_threshold=threshold)
+    grid(call, *criteria)
+    db.session.refresh(call)
+    applicant, author = OrganisationApplicantFactory(), UserFactory()
+    rows = []
+    for index, spec in enumerate(applications):
+        state = spec["state"]
+        rows.append(under_review(
+            call, state=state, section=spec["section"], partner_region=spec["region"],
+            amount_requested=spec["amount"], reference=f"P{call.id}-{index:02d}", applicant=applicant, created_by=author,
+            **({"eligible": True} if state != ApplicationState.WITHDRAWN else {"eligible": index % 2 == 0})))
+    people = [ReviewerFactory() for _ in range(reviewers)]
+    for index, reviewer, fate, marks, opinion, suggested in reviews:
+        application, person = rows[index], people[reviewer]
+        if fate == "recused":
+            assign(application, person, state=AssignmentState.RECUSED, reason="Conflit")
+            continue
+        written = review(application, person, marks, submitted=fate != "draft", opinion=opinion,
+                         suggested=suggested)
+        if fate == "set_aside":  # a conflict declared after the review was transmitted
+            written.assignment.state = AssignmentState.RECUSED
+            written.assignment.recusal_reason = "Conflit déclaré après l'évaluation"
+            db.session.commit()
+    return call
+
+
+FILTERS = [
+    {},
+    {"sort": "normalised"},
+    {"sort": "spread"},
+    {"sort": "amount"},
+    {"sort": "reference"},
+    {"flagged_only": True},
+    {"flagged_only": True, "sort": "normalised"},
+    {"state": ApplicationState.DECIDED},
+    {"state": ApplicationState.WITHDRAWN, "sort": "spread"},
+    {"section": BudgetSection.INVESTMENT, "sort": "normalised"},
+    {"partner_region": "Kayes"},
+]
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(world=calls())
+def test_the_stored_ranking_equals_todays_computation(app, world):
+    criteria, applications, reviewers, reviews, threshold, envelope = world
+    call = build(criteria, applications, reviewers, reviews, threshold)
+    for filters in FILTERS:
+        expected = ranking_oracle.call_ranking(call.id, **filters)
+        assert ranking.call_ranking(call.id, **filters) == expected, filters
+        # Page by page (pages of 3), the same rows, the same total, and where the envelope runs out.
+        first_over = next((row.rank for row in expected if row.cumulative_requested > envelope), None)
+        pages = []
+        for number in range(1, max(math.ceil(len(expected) / 3), 1) + 1):
+            page = ranking.ranking_page(call.id, page=number, page_size=3, envelope=envelope, **filters)
+            assert (page.total, page.first_over) == (len(expected), first_over), filters
+            pages += page.rows
+        assert pages == expected, filters
+        # The CSV's rows: the same, without each review's own score.
+        streamed = list(ranking.ranking_rows(call.id, batch=2, **filters))
+        assert streamed == [replace(row, review_scores=()) for row in expected], filters
+
+
+def test_past_the_last_page_is_the_last_page(app, scored_call):
+    reviewer = ReviewerFactory()
+    for index in range(5):
+        review(under_review(scored_call, reference=f"L-{index}"), reviewer, [index * 10])
+    page = ranking.ranking_page(scored_call.id, page=9, page_size=2)
+    assert page.total == 5 and [row.reference for row in page.rows] == ["L-0"]
+    assert [row.rank for row in page.rows] == [5]
+    assert ranking.ranking_page(987654).rows == []
+
+
+def test_a_page_runs_the_same_statements_for_a_small_and_a_large_call(app):
+    reviewers = [ReviewerFactory() for _ in range(4)]
+    small, large = CallFactory(), CallFactory()
+    for call in (small, large):
+        grid(call, (2, 5), (1, 20))
+        db.session.refresh(call)
+    for call, count in ((small, 3), (large, 30)):
+        for index in range(count):
+            application = under_review(call)
+            for offset, reviewer in enumerate(reviewers[: 2 + index % 3]):
+                review(application, reviewer, [(index + offset) % 6, (index * 3 + offset) % 21])
+    small_id, large_id = small.id, large.id
+    db.session.expire_all()
+    with counted_statements() as few:
+        assert len(ranking.ranking_page(small_id, page_size=10).rows) == 3
+    with counted_statements() as many:
+        assert len(ranking.ranking_page(large_id, page_size=10, envelope=D("1000.00")).rows) == 10
+    assert len(few) == len(many) == 4, many
