@@ -165,6 +165,7 @@ def register_commands(app: Flask) -> None:
     from grants.demo.cli import demo_cli
     from grants.notifications.cli import notifications_cli
     from grants.privacy.cli import privacy_cli
+    from grants.reviews.cli import reviews_cli
     from grants.stored_files import attachments_cli
 
     app.cli.add_command(users_cli)
@@ -174,3 +175,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(awards_cli)
     app.cli.add_command(attachments_cli)
     app.cli.add_command(privacy_cli)
+    app.cli.add_command(reviews_cli)

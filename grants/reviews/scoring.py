@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from grants.accounts.models import User
 from grants.applications.models import ApplicationState
 from grants.audit.services import record_transition
+from grants.calls.models import Criterion
 from grants.database import db, utcnow
 from grants.errors import DomainError, NotAllowed
 from grants.formatting import money
@@ -307,3 +308,37 @@ def desk_progress(reviewer: User, current: ReviewAssignment | None = None) -> De
     following = [i for i in ids[after:] + ids[:after] if i in pending and (current is None or i != current.id)]
     return DeskProgress(submitted=len(rows) - len(pending), total=len(rows),
                         next_assignment_id=following[0] if following else None)
+
+
+@dataclass(frozen=True)
+class ScoreMismatch:
+    review_id: int
+    stored: Decimal | None
+    computed: Decimal | None
+
+
+def score_mismatches(batch: int = 2000) -> list[ScoreMismatch]:
+    """Every submitted review whose stored score differs from the one its marks give (a review without
+    marks has none), read by batches of ``batch`` reviews: two statements per batch."""
+    found = []
+    after = 0
+    while True:
+        reviews = db.session.execute(
+            sa.select(Review.id, Review.score)
+            .where(Review.state == ReviewState.SUBMITTED, Review.id > after)
+            .order_by(Review.id).limit(batch)
+        ).all()
+        if not reviews:
+            return found
+        marks: dict[int, list[tuple[Decimal, Decimal, int]]] = {}
+        for review_id, weight, mark, scale_max in db.session.execute(
+            sa.select(CriterionScore.review_id, Criterion.weight, CriterionScore.score, Criterion.scale_max)
+            .join(Criterion, Criterion.id == CriterionScore.criterion_id)
+            .where(CriterionScore.review_id.in_([row[0] for row in reviews]))
+        ):
+            marks.setdefault(review_id, []).append((weight, mark, scale_max))
+        for review_id, stored in reviews:
+            computed = review_score(marks[review_id]) if review_id in marks else None
+            if stored != computed:
+                found.append(ScoreMismatch(review_id, stored, computed))
+        after = reviews[-1][0]
