@@ -39,6 +39,7 @@ def test_a_conflict_declared_after_submission_sets_the_review_aside(client, logi
     assert "après l'évaluation" in assignment.recusal_reason and "Je préside" in assignment.recusal_reason
     kept = db.session.scalar(db.select(Review).where(Review.assignment_id == assignment.id))
     assert kept is not None and kept.state == ReviewState.SUBMITTED  # kept for the record
+    assert kept.score == Decimal("90.00")  # its stored score too: the assignment's state leaves it out
     # Access gone at once: the review page, and the dossier with its attachments and bank details.
     assert client.get(f"/evaluation/{assignment.id}").status_code == 404
     assert not can_view(tied, application)

@@ -157,6 +157,7 @@ def test_submitting_locks_the_review_and_the_grid(client, login_as, setting):
     assert submitted.state == ReviewState.SUBMITTED and submitted.submitted_at is not None
     assert submitted.opinion == Opinion.FUND
     assert scoring.own_score(submitted) == Decimal("72.50")  # (3 × 4/5 + 1 × 10/20) / 4
+    assert submitted.score == Decimal("72.50")  # stored with the transmission, what the ranking reads
     assert criteria_locked(setting["call"])
     body = client.get(f"/evaluation/{setting['assignment'].id}").get_data(as_text=True)
     assert "ne peut plus être modifiée" in body and "72,50" in body
