@@ -46,7 +46,8 @@ def test_upgrade_downgrade_upgrade_on_postgresql(pg_app):
         triggers = connection.execute(
             sa.text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname")
         ).scalars().all()
-    assert triggers == ["audit_events_no_update_or_delete", "envelope_movements_no_update_or_delete"]
+    assert triggers == ["audit_events_no_update_or_delete", "envelope_movements_no_update_or_delete",
+                        "notifications_unread_insert_or_delete", "notifications_unread_update"]
 
 
 def test_reference_counters_start_from_the_existing_references(app):

@@ -31,6 +31,7 @@ from tests.factories import (
     CallEnvelopeFactory,
     CallFactory,
     CriterionFactory,
+    IndividualApplicantFactory,
     ManagerFactory,
     ReviewAssignmentFactory,
     ReviewerFactory,
@@ -288,3 +289,24 @@ def test_the_count_sees_a_query_per_row(app, monkeypatch):
     monkeypatch.setattr(desk_views, "reviewer_assignments", one_query_per_row)
     small, large = statements_small_and_large(app, "reviewer_desk")
     assert len(large) == len(small) + LARGE - SMALL
+
+
+def test_the_signed_in_layout_runs_one_query(app):
+    """An empty page of the signed-in layout (the notification preferences: a form, nothing else read)
+    runs one statement: the user, with the memberships and the individual applicant that the menu
+    needs, and the bell's count as a column. It ran 3 (a member) or 4 (staff) before: the user, the
+    memberships, the individual applicant, a count of unread notifications."""
+    member = member_of()
+    person = IndividualApplicantFactory().person
+    people = [member, person, ManagerFactory(), ReviewerFactory()]
+    db.session.commit()
+    for user in people:
+        client = signed_in(app, user)
+        own_context(app, lambda c=client: c.get("/compte/notifications"))  # warm-up
+        with counted_statements() as statements:
+            response = own_context(app, lambda c=client: c.get("/compte/notifications"))
+        assert response.status_code == 200
+        assert len(statements) == 1, f"{user.email}: " + "\n".join(statements)
+        page = response.get_data(as_text=True)
+        assert ("Mes dossiers" in page) == (user in (member, person))
+        assert ("Mon association" in page) == (user is member)

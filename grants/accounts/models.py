@@ -48,6 +48,10 @@ class User(UserMixin, db.Model):
     # What a user may opt out of; receipts, decisions and reminders are always sent.
     wants_digest: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     wants_call_news: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # The bell's count: this user's unread notifications, read with the user on every page instead of
+    # counted. Database triggers on notifications keep it (migration b7d2e5a91c46), in the same
+    # transaction as whatever inserts, reads or deletes one; ``flask notifications recount`` checks it.
+    unread_notifications: Mapped[int] = mapped_column(default=0, server_default="0")
 
     memberships = relationship("Membership", back_populates="user", cascade="all, delete-orphan")
     login_sessions = relationship("LoginSession", back_populates="user", cascade="all, delete-orphan", passive_deletes=True)

@@ -16,6 +16,7 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from grants.accounts.models import LoginSession, StaffRole, User, login_token_hash
 from grants.accounts.passwords import hash_password, hasher, needs_rehash, verify_password
@@ -203,8 +204,11 @@ def open_login_session(user: User, *, lifetime: timedelta) -> str:
 
 
 def user_for_login_token(user_id: int, token: str) -> User | None:
-    """The active user whose live session this token opens, or None: one query per request."""
-    user = db.session.scalar(
+    """The active user whose live session this token opens, or None: one query per request, which
+    also brings what every signed-in page's layout reads — the memberships and the individual
+    applicant ("Mes dossiers", "Mon association"), the unread count (a column) — so that the layout
+    itself runs none. Both are joined: a person has one applicant row at most and a few memberships."""
+    user = db.session.execute(
         sa.select(User)
         .join(LoginSession, LoginSession.user_id == User.id)
         .where(
@@ -213,7 +217,8 @@ def user_for_login_token(user_id: int, token: str) -> User | None:
             LoginSession.token_hash == login_token_hash(token),
             LoginSession.expires_at > utcnow(),
         )
-    )
+        .options(joinedload(User.memberships), joinedload(User.individual_applicant))
+    ).unique().scalar_one_or_none()
     if user is not None:
         user.login_token = token
     return user

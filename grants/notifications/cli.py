@@ -2,6 +2,7 @@
 
     flask notifications status          counts by status, then the failed rows with their error
     flask notifications retry --id 42   send a failed one again
+    flask notifications recount         check each user's unread count (the bell) and correct it
 """
 
 from __future__ import annotations
@@ -42,3 +43,13 @@ def retry_command(notification_id: int) -> None:
         ) from None
     db.session.commit()
     click.echo(f"Message n° {notification_id} à {notification.recipient_email} renvoyé.")
+
+
+@notifications_cli.command("recount")
+def recount_command() -> None:
+    """Recompter les notifications non lues de chaque compte (la cloche) et corriger les écarts."""
+    wrong = services.recount_unread()
+    db.session.commit()
+    for user_id, stored, actual in wrong:
+        click.echo(f"compte n° {user_id} : {stored} non lues enregistrées, {actual} en réalité — corrigé")
+    click.echo(f"{len(wrong)} compte(s) corrigé(s)." if wrong else "Tous les comptes sont justes.")

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
+
+from grants.accounts.models import User
 from grants.audit.services import record_event
 from grants.database import db, utcnow
 from grants.outbox.models import Notification, NotificationStatus
@@ -14,26 +17,52 @@ from grants.outbox.services import deliver_after_commit
 
 
 def unread_count(user) -> int:
-    return db.session.scalar(
-        db.select(db.func.count(Notification.id)).where(
-            Notification.recipient_id == user.id, Notification.read_at.is_(None)
-        )
-    )
+    """The bell's count: a column of the user that the database keeps (see ``User.unread_notifications``),
+    loaded with the user, so no query."""
+    return user.unread_notifications
 
 
 def mark_read(notification: Notification, *, now: datetime | None = None) -> None:
     if notification.read_at is None:
         notification.read_at = now or utcnow()
         db.session.flush()
+        _forget_loaded_count(notification.recipient_id)
 
 
 def mark_all_read(user, *, now: datetime | None = None) -> int:
     """Mark every unread notification of ``user`` read; returns how many were."""
-    return db.session.execute(
+    count = db.session.execute(
         db.update(Notification)
         .where(Notification.recipient_id == user.id, Notification.read_at.is_(None))
         .values(read_at=now or utcnow())
     ).rowcount
+    _forget_loaded_count(user.id)
+    return count
+
+
+def recount_unread() -> list[tuple[int, int, int]]:
+    """Set every user's unread count from the notifications themselves; returns the ``(user id,
+    stored, actual)`` of those that differed (none, while the triggers keep them)."""
+    actual = (sa.select(sa.func.count(Notification.id))
+              .where(Notification.recipient_id == User.id, Notification.read_at.is_(None))
+              .scalar_subquery())
+    wrong = db.session.execute(
+        sa.select(User.id, User.unread_notifications, actual).where(User.unread_notifications != actual)
+        .order_by(User.id)
+    ).all()
+    if wrong:
+        db.session.execute(sa.update(User).where(User.id.in_([row[0] for row in wrong]))
+                           .values(unread_notifications=actual))
+        for user_id, _stored, _actual in wrong:
+            _forget_loaded_count(user_id)
+    return [tuple(row) for row in wrong]
+
+
+def _forget_loaded_count(user_id: int | None) -> None:
+    # The trigger changed the row behind the ORM's back: a user loaded in this session reads it again.
+    user = db.session.identity_map.get(db.session.identity_key(User, user_id)) if user_id else None
+    if user is not None:
+        db.session.expire(user, ["unread_notifications"])
 
 
 def set_preferences(user, *, wants_digest: bool, wants_call_news: bool) -> None:
