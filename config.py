@@ -330,6 +330,9 @@ class ProductionConfig(Config):
     """PostgreSQL, Redis, a real SMTP relay; refuses to start without its secrets."""
 
     RATELIMIT_STORAGE_URI = Env("RATELIMIT_STORAGE_URI", "REDIS_URL", default="memory://")
+    # Templates are compiled once per process: no stat() of a template and of each one it imports at
+    # every render, whatever FLASK_DEBUG says (a deployment ships new templates with a restart).
+    TEMPLATES_AUTO_RELOAD = False
     REQUIRED_ENVIRONMENT = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "GRANTOR_NAME", "GRANTOR_SIRET")
 
 

@@ -71,3 +71,13 @@ def test_production_names_its_funder_from_the_environment(monkeypatch, tmp_path)
     monkeypatch.setenv("GRANTOR_SIRET", "22590001700014")
     app = create_app("production")
     assert (app.config["GRANTOR_NAME"], app.config["GRANTOR_SIRET"]) == ("Département du Nord", "22590001700014")
+
+
+def test_production_compiles_each_template_once(monkeypatch, tmp_path):
+    for name, value in (("SECRET_KEY", "x" * 40), ("DATABASE_URL", "postgresql://subventia@db.internal/subventia"),
+                        ("REDIS_URL", "redis://127.0.0.1:6379/0"), ("INSTANCE_PATH", str(tmp_path)),
+                        ("GRANTOR_NAME", "Département du Nord"), ("GRANTOR_SIRET", "22590001700014")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    app = create_app("production")
+    assert app.jinja_env.auto_reload is False

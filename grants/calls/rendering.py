@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import nh3
-from flask_babel import format_time, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from grants.database import utcnow
+from grants.formatting import local_time
 from grants.local_time import local_zone
 
 ALLOWED_TAGS = {
@@ -79,7 +80,7 @@ def closing_countdown(closes_at: datetime, now: datetime | None = None) -> str:
     if closes_at <= now:
         return _("clôturé")
     days = days_between(closes_at, now)
-    time = format_time(closes_at, "HH:mm")
+    time = local_time(closes_at, "HH:mm")
     if days == 0:
         return _("clôture aujourd'hui à %(time)s", time=time)
     if days == 1:
@@ -93,7 +94,7 @@ def opening_countdown(opens_at: datetime, now: datetime | None = None) -> str:
     if opens_at <= now:
         return _("ouvert")
     days = days_between(opens_at, now)
-    time = format_time(opens_at, "HH:mm")
+    time = local_time(opens_at, "HH:mm")
     if days == 0:
         return _("ouvre aujourd'hui à %(time)s", time=time)
     if days == 1:

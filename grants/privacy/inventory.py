@@ -151,7 +151,8 @@ INVENTORY: dict[str, Table] = {
     # -- accounts ---------------------------------------------------------------------------------
     "users": Table("accounts", ACCOUNT, Export.BY_PERSON, {
         "id": P, "email": ID, "password_hash": SE, "full_name": ID, "locale": N, "active": N, "staff_role": N,
-        "created_at": N, "last_login_at": CX, "email_confirmed_at": CX, "wants_digest": N, "wants_call_news": N}),
+        "created_at": N, "last_login_at": CX, "email_confirmed_at": CX, "wants_digest": N, "wants_call_news": N,
+        "unread_notifications": N}),
     "login_sessions": Table("accounts", "login_sessions", Export.BY_PERSON, {
         "id": N, "user_id": P, "token_hash": SE, "created_at": CX, "expires_at": CX}),
     "api_tokens": Table("accounts", "api_tokens", Export.BY_PERSON, {
