@@ -22,10 +22,11 @@ from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 
 import sqlalchemy as sa
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
+from grants import pdf
 from grants.accounts.models import User
 from grants.applications.file_types import PDF, UnrecognisedFile, detect_file_type
 from grants.audit.services import record_event
@@ -186,10 +187,7 @@ def terms_of(convention: Convention) -> ConventionTerms:
 
 def render_pdf(terms: ConventionTerms) -> bytes:
     """The convention as a PDF (WeasyPrint, from the HTML template shared with the screen)."""
-    import weasyprint  # heavy: loaded when a PDF is made, not with the app
-
-    html = render_template("conventions/pdf.html", terms=terms)
-    return weasyprint.HTML(string=html, base_url=current_app.root_path).write_pdf()
+    return pdf.render_pdf("conventions/pdf.html", terms=terms)
 
 
 # --- Generating -------------------------------------------------------------------------------

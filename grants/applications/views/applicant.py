@@ -8,7 +8,7 @@ a save on top of someone else's newer save is refused and shows both."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
@@ -29,7 +29,9 @@ from grants.database import db, utcnow
 from grants.errors import DomainError, InvalidTransition
 from grants.form_errors import attach_domain_error
 from grants.form_fields import record_id, row_version
+from grants.local_time import local_today
 from grants.organisations.models import ApplicantKind
+from grants.pdf import pdf_response, render_pdf
 
 bp = Blueprint("applications", __name__)
 
@@ -346,6 +348,19 @@ def receipt(application_id: int):
         return redirect(url_for("applications.submit", application_id=application.id))
     return render_template("applications/receipt.html", application=application, current_section=None,
                            events=services.timeline(application))
+
+
+@bp.get("/dossiers/<int:application_id>/attestation-de-depot.pdf")
+@allow(Access.APPLICANT)
+def receipt_pdf(application_id: int):
+    """The submission receipt (attestation de dépôt) as a PDF, for the association's records."""
+    application = owned_application_or_404(current_user, application_id)
+    if application.reference is None:
+        abort(404)  # not submitted: nothing to attest
+    content = render_pdf("applications/receipt_pdf.html", application=application, printed_on=local_today(),
+                         grantor_name=current_app.config["GRANTOR_NAME"] or "",
+                         grantor_siret=current_app.config["GRANTOR_SIRET"] or "")
+    return pdf_response(content, f"attestation-de-depot-{application.reference}.pdf")
 
 
 @bp.get("/dossiers/<int:application_id>/recapitulatif")

@@ -6,13 +6,13 @@ grants.awards.views.dashboard; all are registered on ``bp``."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from grants.access import Access, acting_user, allow
 from grants.applications.models import Application, ApplicationState
-from grants.applications.policies import viewable_application_or_404
+from grants.applications.policies import owned_application_or_404, viewable_application_or_404
 from grants.awards import services
 from grants.awards.forms import (
     TRANCHE_LABELS,
@@ -30,6 +30,7 @@ from grants.errors import DomainError
 from grants.form_errors import refuse
 from grants.form_fields import error_messages
 from grants.formatting import money
+from grants.pdf import pdf_response, render_pdf
 
 bp = Blueprint("awards", __name__)
 
@@ -231,3 +232,21 @@ def recover(application_id: int):
         return _("Titre de recette de %(amount)s enregistré.", amount=money(movement.amount))
 
     return handle(application, "recovery", operation, "")
+
+
+@bp.get("/dossiers/<int:application_id>/lettre-de-decision.pdf")
+@allow(Access.APPLICANT)
+def decision_letter(application_id: int):
+    """The decision letter as a PDF for the association: the award (amount, what comes next) or the
+    refusal with its reason. None for a place on the waiting list or a cancelled award."""
+    application = owned_application_or_404(current_user, application_id)
+    decision = services.decision_of(application)
+    if decision is None or decision.outcome == Outcome.WAITLISTED or decision.cancelled_at is not None:
+        abort(404)
+    content = render_pdf(
+        "awards/decision_letter_pdf.html", application=application, decision=decision,
+        convention_required=decision.outcome == Outcome.AWARDED and services.convention_required(decision),
+        report_due_months=current_app.config["FINAL_REPORT_DUE_MONTHS"],
+        grantor_name=current_app.config["GRANTOR_NAME"] or "", grantor_siret=current_app.config["GRANTOR_SIRET"] or "",
+    )
+    return pdf_response(content, f"lettre-de-decision-{application.reference}.pdf")
