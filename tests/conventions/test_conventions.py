@@ -108,6 +108,26 @@ def test_a_pdf_changed_after_generation_is_never_signed(award, manager, client, 
     assert "ne correspond plus à son empreinte SHA-256" in page and "Signer la convention</button>" not in page
 
 
+def test_a_pdf_changed_after_signature_shows_the_mismatch_and_is_never_countersigned(award, manager, client,
+                                                                                   login_as):
+    convention = services.generate(award, actor=manager)
+    services.sign(convention, user=owner_of(award), consent=True, seen_sha256=convention.pdf_sha256)
+    db.session.commit()
+    path = attachment_storage().path_of(convention.pdf_storage_key)
+    path.write_bytes(path.read_bytes().replace(b"%%EOF", b"%% altered after signature\n%%EOF"))
+    assert services.pdf_intact(convention) is False
+    login_as(manager)
+    page = client.get(f"/gestion/dossiers/{award.application_id}/convention").get_data(as_text=True)
+    assert "ne correspond plus à son empreinte SHA-256" in page
+    response = client.post(f"/gestion/dossiers/{award.application_id}/convention/contresigner")
+    assert response.status_code == 422 and "modifié après sa génération" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Convention, convention.id).countersigned_at is None
+    assert award.convention_countersigned_at is None
+    with pytest.raises(DomainError, match="SHA-256"):
+        services.countersign(db.session.get(Convention, convention.id), actor=manager)
+
+
 def test_an_amended_amount_gets_an_avenant_with_history(award, manager):
     first = services.generate(award, actor=manager)
     services.sign(first, user=owner_of(award), consent=True, seen_sha256=first.pdf_sha256)
