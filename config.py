@@ -116,6 +116,13 @@ class Config:
     PORT = Env("PORT", default=5000, parse=int)
     PREFERRED_URL_SCHEME = Env("PREFERRED_URL_SCHEME", default="https")
 
+    # The public pages of calls served to anonymous visitors from a cache (grants/page_cache.py): on
+    # Redis, shared by every web node, where one is set; in this process's memory otherwise.
+    PAGE_CACHE_REDIS_URL = Env("PAGE_CACHE_REDIS_URL", "REDIS_URL")
+    PAGE_CACHE_KEY_PREFIX = Env("PAGE_CACHE_KEY_PREFIX", default="subventia:pages:")
+    # The longest a page is kept (a page whose countdowns change sooner goes sooner); 0: no cache.
+    PAGE_CACHE_SECONDS = Env("PAGE_CACHE_SECONDS", default=300, parse=int)
+
     TIME_ZONE = Env("TIME_ZONE", default="Europe/Paris")
     BABEL_DEFAULT_LOCALE = "fr"
     BABEL_DEFAULT_TIMEZONE = Derived(lambda get: get("TIME_ZONE"))
@@ -320,6 +327,8 @@ class TestingConfig(Config):
     CELERY = {**Config.CELERY, "task_always_eager": True, "task_eager_propagates": True}
     RATELIMIT_ENABLED = False  # tests/accounts/test_login_limits.py turns it back on
     FAIL_ON_UNCOMMITTED_REQUEST = True
+    # Each test's app has a page cache of its own, in memory (tests/calls/test_page_cache.py adds Redis).
+    PAGE_CACHE_REDIS_URL = None
     # argon2 at full strength makes each test login take ~100 ms; the tests check the parameters apart.
     PASSWORD_HASHER = "fast"
     GRANTOR_NAME = demo.GRANTOR_NAME

@@ -14,6 +14,7 @@ from flask import Flask, has_request_context, session
 from flask_login import current_user
 
 import config as config_module
+from grants import page_cache
 from grants.database import db
 from grants.extensions import babel, csrf, limiter, login_manager, mail, migrate
 from grants.input_limits import LimitedRequest
@@ -44,6 +45,7 @@ def create_app(config_name_or_object=None) -> Flask:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
     init_login(app)
+    page_cache.init_app(app)
 
     from worker import celery_init_app
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import Babel
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -19,5 +20,7 @@ babel = Babel()
 mail = Mail()
 # Storage comes from RATELIMIT_STORAGE_URI: memory:// embedded, Redis in production.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# Public pages for anonymous visitors (grants/page_cache.py configures it: Redis or memory).
+cache = Cache()
 
-__all__ = ["db", "migrate", "login_manager", "csrf", "babel", "mail", "limiter"]
+__all__ = ["db", "migrate", "login_manager", "csrf", "babel", "mail", "limiter", "cache"]

@@ -7,7 +7,7 @@ refused with a clear message rather than guessed.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
@@ -54,6 +54,12 @@ def to_local(instant: datetime) -> datetime:
 
 def local_today(now: datetime | None = None) -> date:
     return (now or utcnow()).astimezone(local_zone()).date()
+
+
+def next_local_midnight(now: datetime | None = None) -> datetime:
+    """The instant the local calendar turns to the next day (countdowns in days change then)."""
+    tomorrow = local_today(now) + timedelta(days=1)
+    return datetime.combine(tomorrow, time(0, 0), tzinfo=local_zone()).astimezone(UTC)
 
 
 def budget_year(now: datetime | None = None) -> int:

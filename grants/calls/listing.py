@@ -5,28 +5,66 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
-from grants.calls.models import ApplicantKinds, Call, CallState
+from grants.calls.models import ApplicantKinds, Call, CallState, Programme
 from grants.database import db, utcnow
 from grants.formatting import fold
 
 
+class CallPage:
+    """One page of a section of the public list, with what the pager macro (templates/macros/pager.html)
+    reads; ``total`` counts the whole section."""
+
+    def __init__(self, items: list[Call], page: int, per_page: int, total: int):
+        self.items, self.page, self.per_page, self.total = items, page, per_page, total
+        self.pages = max(1, -(-total // per_page))
+        self.first = (page - 1) * per_page + 1 if total else 0
+        self.last = min(page * per_page, total)
+        self.has_prev, self.has_next = page > 1, page < self.pages
+        self.prev_num, self.next_num = page - 1, page + 1
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
 @dataclass
 class PublicCalls:
-    open: list[Call]
-    upcoming: list[Call]
-    closed: list[Call]
+    open: CallPage
+    upcoming: CallPage
+    closed: CallPage
     # The programmes of every published call, whatever the filters (the filter's choices).
     programmes: list = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.open or self.upcoming or self.closed)
+        return bool(self.open.total or self.upcoming.total or self.closed.total)
+
+
+# The list shows each section a page at a time: 10,000 calls would be megabytes per request.
+PAGE_SIZE = 20
+# Each section's page number in the URL (``?page_clotures=3``); the sections page independently.
+PAGE_PARAMETERS = {"open": "page_ouverts", "upcoming": "page_a_venir", "closed": "page_clotures"}
+PUBLISHED = (CallState.SCHEDULED, CallState.OPEN, CallState.CLOSED)
+
+
+def read_pages(args) -> dict[str, int]:
+    """The page asked for in each section; anything but a positive number is the first page."""
+    pages = {}
+    for section, parameter in PAGE_PARAMETERS.items():
+        raw = args.get(parameter, "")
+        pages[section] = int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) <= 6 and int(raw) > 0 else 1
+    return pages
 
 
 # Who may apply, as the list's filter says it (``?qui=``): the calls open to them.
@@ -114,34 +152,119 @@ def call_matches(call: Call, filters: CallFilters, now: datetime) -> bool:
     return True
 
 
-def public_calls(now: datetime | None = None, filters: CallFilters | None = None) -> PublicCalls:
-    """Published calls, by what a visitor can do with them. Drafts are never public and archived calls
-    are no longer listed. A call still marked open after its deadline (the scheduled task has not run
-    yet) is already shown as closed: the deadline is the instant, not the task.
+def _sections(now: datetime) -> dict:
+    """Where a published call is listed. A call still marked open after its deadline (the scheduled
+    task has not run yet) is already closed: the deadline is the instant, not the task."""
+    closed = sa.or_(Call.state == CallState.CLOSED, Call.closes_at <= now)
+    return {
+        "open": sa.and_(Call.state == CallState.OPEN, Call.closes_at > now),
+        "upcoming": sa.and_(Call.state == CallState.SCHEDULED, Call.closes_at > now),
+        "closed": closed,
+    }
 
-    ``filters`` keep the calls that meet them: the published calls are a few dozen, loaded in one
-    statement whatever the filters, and matched here."""
+
+# Open calls by deadline, upcoming ones by opening, closed ones the latest first.
+ORDER = {
+    "open": (Call.closes_at, Call.id),
+    "upcoming": (Call.opens_at, Call.closes_at, Call.id),
+    "closed": (Call.closes_at.desc(), Call.id),
+}
+
+
+def _filter_conditions(filters: CallFilters | None, now: datetime) -> list:
+    """The filters SQL can apply; the words of a search are matched on the rows (accents folded)."""
+    if not filters:
+        return []
+    conditions = []
+    if filters.open_now:
+        conditions += [Call.state == CallState.OPEN, Call.opens_at <= now, Call.closes_at > now]
+    if filters.programme_id is not None:
+        conditions.append(Call.programme_id == filters.programme_id)
+    if filters.who is not None:
+        conditions.append(Call.applicant_kinds.in_(WHO[filters.who]))
+    if filters.amount_min is not None:
+        conditions.append(Call.max_grant >= filters.amount_min)
+    if filters.amount_max is not None:
+        conditions.append(Call.min_grant <= filters.amount_max)
+    return conditions
+
+
+def public_calls(now: datetime | None = None, filters: CallFilters | None = None,
+                 pages: dict[str, int] | None = None, per_page: int = PAGE_SIZE) -> PublicCalls:
+    """Published calls, by what a visitor can do with them, a page of each section (``pages``, the
+    first by default; one past the end shows the last). Drafts are never public and archived calls
+    are no longer listed.
+
+    Without words to search, a fixed number of statements whatever the number of calls: the
+    sections' counts in one, then each section's page. Words are matched on the published calls that
+    meet the other filters, then paged."""
     now = now or utcnow()
-    calls = db.session.scalars(
-        sa.select(Call)
-        .where(Call.state.in_([CallState.SCHEDULED, CallState.OPEN, CallState.CLOSED]))
-        .options(selectinload(Call.programme))
-        .order_by(Call.closes_at, Call.id)
+    pages = pages or {}
+    published = Call.state.in_(PUBLISHED)
+    conditions = [published, *_filter_conditions(filters, now)]
+    sections = _sections(now)
+    programmes = db.session.scalars(
+        sa.select(Programme)
+        .where(Programme.id.in_(sa.select(Call.programme_id).where(published)))
+        .order_by(Programme.name, Programme.id)
     ).all()
-    listing = PublicCalls(open=[], upcoming=[], closed=[])
-    listing.programmes = sorted({call.programme for call in calls}, key=lambda p: (p.name, p.id))
-    for call in calls:
-        if filters and not call_matches(call, filters, now):
-            continue
-        if call.state == CallState.CLOSED or call.closes_at <= now:
-            listing.closed.append(call)
-        elif call.state == CallState.OPEN:
-            listing.open.append(call)
-        else:
-            listing.upcoming.append(call)
-    listing.upcoming.sort(key=lambda c: c.opens_at)
-    listing.closed.sort(key=lambda c: c.closes_at, reverse=True)
-    return listing
+
+    if filters and filters.words:
+        matched = db.session.scalars(
+            sa.select(Call).where(*conditions).options(selectinload(Call.programme)).order_by(Call.closes_at, Call.id)
+        ).all()
+        matched = [call for call in matched if call_matches(call, filters, now)]
+        by_section = {
+            "closed": [c for c in matched if c.state == CallState.CLOSED or c.closes_at <= now],
+            "open": [c for c in matched if c.state == CallState.OPEN and c.closes_at > now],
+            "upcoming": [c for c in matched if c.state == CallState.SCHEDULED and c.closes_at > now],
+        }
+        by_section["upcoming"].sort(key=lambda c: c.opens_at)
+        by_section["closed"].sort(key=lambda c: c.closes_at, reverse=True)
+        listed = {}
+        for name, calls in by_section.items():
+            page = _page_number(pages.get(name, 1), len(calls), per_page)
+            listed[name] = CallPage(calls[(page - 1) * per_page: page * per_page], page, per_page, len(calls))
+        return PublicCalls(**listed, programmes=programmes)
+
+    section = sa.case((sections["closed"], "closed"), (sections["open"], "open"), else_="upcoming")
+    totals = dict(db.session.execute(
+        sa.select(section, sa.func.count()).where(*conditions).group_by(section)
+    ).all())
+    listed = {}
+    for name in ("open", "upcoming", "closed"):
+        total = totals.get(name, 0)
+        page = _page_number(pages.get(name, 1), total, per_page)
+        items = db.session.scalars(
+            sa.select(Call)
+            .where(*conditions, sections[name])
+            .options(joinedload(Call.programme))
+            .order_by(*ORDER[name])
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        ).all() if total else []
+        listed[name] = CallPage(list(items), page, per_page, total)
+    return PublicCalls(**listed, programmes=programmes)
+
+
+def _page_number(asked: int, total: int, per_page: int) -> int:
+    return max(1, min(asked, -(-total // per_page)))
+
+
+def next_change(now: datetime | None = None) -> datetime | None:
+    """The next instant a published call opens or closes: the list reads differently from then on."""
+    now = now or utcnow()
+    published = Call.state.in_(PUBLISHED)
+    opening, closing = db.session.execute(
+        sa.select(
+            sa.func.min(Call.opens_at).filter(Call.opens_at > now),
+            sa.func.min(Call.closes_at).filter(Call.closes_at > now),
+        ).where(published)
+    ).one()
+    # Aggregates come back naive from SQLite: they are UTC.
+    instants = [instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+                for instant in (opening, closing) if instant is not None]
+    return min(instants, default=None)
 
 
 def call_for_page(slug: str) -> Call | None:

@@ -6,11 +6,14 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 from flask_babel import refresh
 from flask_login import current_user
 
+from grants import page_cache
 from grants.access import Access, allow
-from grants.calls.listing import public_calls
+from grants.calls import public_cache
+from grants.calls.listing import next_change, public_calls
 from grants.database import db
 from grants.home import services
 from grants.home.services import Role
+from grants.local_time import next_local_midnight
 from grants.reviews.assignments import reviewer_assignments
 from grants.security import is_local_path
 
@@ -21,9 +24,14 @@ LANGUAGES = ("fr", "en")
 
 @bp.get("/")
 @allow(Access.PUBLIC)
+@page_cache.public_page(public_cache.SCOPE)
 def index():
     if current_user.is_authenticated:
         return redirect(url_for("home.dashboard"))
+    if page_cache.is_storing():
+        # The open calls' countdowns are in days; a call that opens or closes moves.
+        page_cache.expire_by(next_local_midnight())
+        page_cache.expire_by(next_change())
     return render_template("home/index.html", calls=public_calls())
 
 
