@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import html5lib
 import pytest
+import sqlalchemy as sa
 import time_machine
 
-from grants.database import db
+from grants.database import db, utcnow
 from grants.models import ApplicantKinds, BudgetSection, CallFunder, CallState
 from tests.factories import (
     CallEnvelopeFactory,
@@ -206,3 +207,72 @@ def test_a_manager_previews_a_draft_with_a_notice(client, login_as):
 def test_an_unknown_call_is_not_found(client):
     body = get_page(client, "/appels/inexistant", status=404)
     assert "Cette page n" in body
+
+
+# ---------------------------------------------------------------- pages of the list
+
+
+def closed_calls(count: int) -> list:
+    """``count`` closed calls, the first closed the latest."""
+    return [CallFactory(title=f"Appel clos n° {n:02d}", state=CallState.CLOSED,
+                        opens_at=datetime(2020, 1, 1, tzinfo=UTC),
+                        closes_at=datetime(2024, 12, 31, tzinfo=UTC) - timedelta(days=n))
+            for n in range(count)]
+
+
+def test_the_list_shows_each_section_a_page_at_a_time(client):
+    closed_calls(45)
+    CallFactory(title="Appel ouvert")
+    body = get_page(client, "/appels/")
+    assert '<a href="#clotures">Clôturés <span class="count">45</span>' in body
+    closed = section(body, "clotures")
+    assert closed.count("Appel clos n°") == 20
+    assert "Appel clos n° 00" in closed and "Appel clos n° 19" in closed and "Appel clos n° 20" not in closed
+    assert "1 à 20 sur 45 — page 1 sur 3" in closed
+    assert 'rel="next" href="/appels/?page_clotures=2#clotures"' in closed
+    assert "Appel ouvert" in section(body, "ouverts")
+    assert 'aria-label="Pages des appels ouverts"' not in body  # one page: no pager
+
+    last = section(get_page(client, "/appels/?page_clotures=3"), "clotures")
+    assert last.count("Appel clos n°") == 5 and "Appel clos n° 44" in last
+    assert 'rel="prev" href="/appels/?page_clotures=2#clotures"' in last and 'rel="next"' not in last
+    # Past the end: the last page; nonsense: the first.
+    assert section(get_page(client, "/appels/?page_clotures=99"), "clotures") == last
+    assert "Appel clos n° 00" in section(get_page(client, "/appels/?page_clotures=-1"), "clotures")
+
+
+def test_the_pages_keep_the_search(client):
+    for n in range(25):
+        CallFactory(title=f"Jardins partagés {n:02d}", closes_at=utcnow() + timedelta(days=n + 1))
+    CallFactory(title="Numérique")
+    body = get_page(client, "/appels/?q=jardin")
+    opened = section(body, "ouverts")
+    assert opened.count("Jardins partagés") == 20 and "Numérique" not in body
+    assert 'href="/appels/?q=jardin&amp;page_ouverts=2#ouverts"' in opened
+    second = section(get_page(client, "/appels/?q=jardin&page_ouverts=2"), "ouverts")
+    assert second.count("Jardins partagés") == 5 and "Jardins partagés 24" in second
+
+
+def test_the_list_reads_a_fixed_number_of_statements_whatever_the_number_of_calls(app, client):
+    app.config["PAGE_CACHE_SECONDS"] = 0  # the rendering, not the cache
+
+    def statements_of_the_list() -> int:
+        statements = []
+        record = lambda *args: statements.append(args[2])  # noqa: E731
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            get_page(client, "/appels/")
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+        return len(statements)
+
+    closed_calls(3)
+    CallFactory(title="Appel ouvert")
+    CallFactory(title="Annoncé", state=CallState.SCHEDULED, opens_at=utcnow() + timedelta(days=5),
+                closes_at=utcnow() + timedelta(days=40))
+    few = statements_of_the_list()
+    closed_calls(60)
+    for n in range(30):
+        CallFactory(title=f"Annoncé {n}", state=CallState.SCHEDULED, opens_at=utcnow() + timedelta(days=5),
+                    closes_at=utcnow() + timedelta(days=40))
+    assert statements_of_the_list() == few
