@@ -15,6 +15,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from hashlib import sha256
 from pathlib import Path
 
 from grants.demo import settings as demo
@@ -117,9 +118,13 @@ class Config:
     PREFERRED_URL_SCHEME = Env("PREFERRED_URL_SCHEME", default="https")
 
     # The public pages of calls served to anonymous visitors from a cache (grants/page_cache.py): on
-    # Redis, shared by every web node, where one is set; in this process's memory otherwise.
+    # Redis, shared by every web node, where one is set; otherwise in files under instance/, shared by
+    # the processes of this machine (gunicorn's workers: one's memory would not hear another's changes).
     PAGE_CACHE_REDIS_URL = Env("PAGE_CACHE_REDIS_URL", "REDIS_URL")
-    PAGE_CACHE_KEY_PREFIX = Env("PAGE_CACHE_KEY_PREFIX", default="subventia:pages:")
+    PAGE_CACHE_DIR = Env("PAGE_CACHE_DIR", default=under_instance("page-cache"))
+    # Keys name the database by default: two installs (or test runs) on one Redis never share a page.
+    PAGE_CACHE_KEY_PREFIX = Env("PAGE_CACHE_KEY_PREFIX", default=Derived(
+        lambda get: f"subventia:pages:{sha256(str(get('SQLALCHEMY_DATABASE_URI')).encode()).hexdigest()[:12]}:"))
     # The longest a page is kept (a page whose countdowns change sooner goes sooner); 0: no cache.
     PAGE_CACHE_SECONDS = Env("PAGE_CACHE_SECONDS", default=300, parse=int)
 
@@ -327,8 +332,9 @@ class TestingConfig(Config):
     CELERY = {**Config.CELERY, "task_always_eager": True, "task_eager_propagates": True}
     RATELIMIT_ENABLED = False  # tests/accounts/test_login_limits.py turns it back on
     FAIL_ON_UNCOMMITTED_REQUEST = True
-    # Each test's app has a page cache of its own, in memory (tests/calls/test_page_cache.py adds Redis).
+    # Each test's app has a page cache of its own, in its memory (tests/calls/test_page_cache.py adds Redis).
     PAGE_CACHE_REDIS_URL = None
+    PAGE_CACHE_DIR = None
     # argon2 at full strength makes each test login take ~100 ms; the tests check the parameters apart.
     PASSWORD_HASHER = "fast"
     GRANTOR_NAME = demo.GRANTOR_NAME

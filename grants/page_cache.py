@@ -8,8 +8,10 @@ node reads new keys at once and the old entries die of age. A random token rathe
 version lost (Redis restarted, the key evicted) can never bring an older page back.
 
 Where: Redis, shared by the web nodes, wherever ``PAGE_CACHE_REDIS_URL`` (by default ``REDIS_URL``)
-is set; this process's memory otherwise (the embedded default is one process). Redis unreachable:
-pages are rendered as if there were no cache, for ``UNAVAILABLE_PAUSE`` seconds before trying again.
+is set; otherwise files under ``PAGE_CACHE_DIR`` (instance/page-cache), shared by the processes of the
+machine: the embedded default is one process, but the same settings under gunicorn are several, and
+a version bumped in one worker's memory would leave the others serving the old pages. The store
+unreachable: pages are rendered as if there were no cache, for ``UNAVAILABLE_PAUSE`` seconds.
 
 Never kept: a page for a signed-in visitor (its layout names them), a page carrying a flashed message,
 an answer other than 200, a URL with parameters the view did not declare. The one part of an
@@ -58,7 +60,9 @@ def init_app(app: Flask) -> None:
             # A page is worth less than the wait: a Redis that does not answer is skipped quickly.
             "CACHE_OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
         }
-    else:
+    elif app.config.get("PAGE_CACHE_DIR"):
+        settings = {"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": app.config["PAGE_CACHE_DIR"], "CACHE_THRESHOLD": 2000}
+    else:  # one process only (the tests)
         settings = {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000}
     cache.init_app(app, config={**settings, "CACHE_DEFAULT_TIMEOUT": app.config["PAGE_CACHE_SECONDS"]})
 

@@ -295,15 +295,20 @@ def section(body: str, heading_id: str) -> str:
 # --------------------------------------------------------------------- several web nodes on Redis
 
 
-@pytest.fixture
-def redis_overrides(redis_url):
-    return {"PAGE_CACHE_REDIS_URL": redis_url, "PAGE_CACHE_KEY_PREFIX": f"test-{uuid.uuid4().hex}:"}
+@pytest.fixture(params=["redis", "files"])
+def shared_store(request, tmp_path):
+    """The stores several processes share: Redis (several web nodes), files (gunicorn's workers on the
+    embedded default's settings)."""
+    if request.param == "redis":
+        url = request.getfixturevalue("redis_url")
+        return {"PAGE_CACHE_REDIS_URL": url, "PAGE_CACHE_KEY_PREFIX": f"test-{uuid.uuid4().hex}:"}
+    return {"PAGE_CACHE_DIR": str(tmp_path / "page-cache")}
 
 
-def test_a_change_on_one_node_drops_the_pages_of_every_node(app, database_url, tmp_path, redis_overrides):
+def test_a_change_on_one_node_drops_the_pages_of_every_node(app, database_url, tmp_path, shared_store):
     nodes = []
     for _ in range(2):
-        node = create_app(config_for(database_url, tmp_path, **redis_overrides))
+        node = create_app(config_for(database_url, tmp_path, **shared_store))
         node.test_client_class = FreshRequestClient
         nodes.append(node)
     call = CallFactory(title="Titre d'avant")
@@ -319,7 +324,7 @@ def test_a_change_on_one_node_drops_the_pages_of_every_node(app, database_url, t
     with nodes[1].app_context():
         with counted_statements() as statements:
             node_b = nodes[1].test_client().get(f"/appels/{slug}")
-        assert statements == [] and "Titre d'avant" in text(node_b)  # from Redis
+        assert statements == [] and "Titre d'avant" in text(node_b)  # from the shared store
     with nodes[0].app_context():  # the change, on node A
         row = db.session.scalar(sa.select(type(call)).where(type(call).slug == slug))
         row.title = "Titre d'après"
