@@ -3,7 +3,7 @@
 The arithmetic, in pure functions that the property tests exercise directly:
 
 - a review's **score** is its weighted mark normalised to 0–100:
-  Σ(weight × mark / scale_max) / Σ weight × 100, computed exactly (fractions) and rounded half-up to
+  Σ(weight × mark / scale_max) / Σ weight × 100, computed exactly (in integers) and rounded half-up to
   two decimals, so that multiplying every weight by the same factor never changes a single cent;
 - an application's **mean** is the mean of its submitted reviews' scores, its **spread** the highest
   minus the lowest (``None`` with fewer than two reviews: one reviewer cannot disagree with himself),
@@ -223,12 +223,22 @@ class Severity:
             return average, variance.sqrt() / HUNDRED
 
 
-def severity_corrections(reviewers: dict[int, Severity]) -> dict[int, tuple[Decimal, Decimal]]:
-    """Each reviewer's correction as ``(a, b)``: his score s (points) normalises to a + b·s before the
-    clamp to 0–100 and the rounding, b being the call's standard deviation over his. Reviewers left out
-    (one review, zero deviation) keep their raw scores, as in :func:`normalised_scores`."""
+@dataclass(frozen=True)
+class Corrections:
+    """The normalisation of a call, for the database: a corrected reviewer's score s (hundredths) becomes
+    ``call_mean + factor × (s − mean)`` (hundredths) before the clamp to 0–100 and the rounding, where
+    ``mean`` is his mean and ``factor`` the call's standard deviation over his, each with 40 significant
+    digits. A score equal to its reviewer's mean becomes exactly the call's mean, as in
+    :func:`normalised_scores`. Reviewers not listed (one review, zero deviation) keep their raw scores."""
+
+    call_mean: Decimal
+    reviewers: dict[int, tuple[Decimal, Decimal]]  # reviewer id → (mean, factor)
+
+
+def severity_corrections(reviewers: dict[int, Severity]) -> Corrections:
+    """The call's corrections from each reviewer's count, sum and sum of squares."""
     if not reviewers:
-        return {}
+        return Corrections(ZERO, {})
     call = Severity(sum(r.count for r in reviewers.values()), sum(r.total for r in reviewers.values()),
                     sum(r.squares for r in reviewers.values()))
     call_mean, call_std = call.mean_and_std()
@@ -239,9 +249,8 @@ def severity_corrections(reviewers: dict[int, Severity]) -> dict[int, tuple[Deci
             if figures.count < 2 or figures.count * figures.squares == figures.total * figures.total:
                 continue
             own_mean, own_std = figures.mean_and_std()
-            factor = call_std / own_std
-            corrections[reviewer_id] = (call_mean - own_mean * factor, factor)
-    return corrections
+            corrections[reviewer_id] = (own_mean * HUNDRED, call_std / own_std)
+        return Corrections(call_mean * HUNDRED, corrections)
 
 
 class _floor_to_integer(sa.sql.expression.FunctionElement):
@@ -289,21 +298,33 @@ def reviewer_severities(call_id: int) -> dict[int, Severity]:
     return {reviewer_id: Severity(int(count), int(total), int(squares)) for reviewer_id, count, total, squares in rows}
 
 
-def _normalised_hundredths(hundredths, corrections: dict[int, tuple[Decimal, Decimal]]):
+def _normalised_hundredths(hundredths, corrections: Corrections):
     """Each counted review's normalised score in whole hundredths, computed by the database from its
-    reviewer's correction: clamped to 0–100, then rounded half-up."""
-    if corrections:
-        table = sa.union_all(*(
-            sa.select(sa.literal(reviewer_id, sa.Integer).label("reviewer_id"),
-                      sa.literal(float(a * HUNDRED), sa.Float).label("a"), sa.literal(float(b), sa.Float).label("b"))
-            for reviewer_id, (a, b) in sorted(corrections.items())
-        )).subquery("severity")
+    reviewer's correction: clamped to 0–100, then rounded half-up. PostgreSQL computes in exact decimals
+    (numeric) from the 40-digit figures; SQLite, which has none, in double precision."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        number = sa.Numeric()
+        convert = Decimal
     else:
-        table = sa.select(sa.literal(0, sa.Integer).label("reviewer_id"), sa.literal(0.0, sa.Float).label("a"),
-                          sa.literal(1.0, sa.Float).label("b")).where(sa.false()).subquery("severity")
-    corrected = (sa.func.coalesce(table.c.a, 0.0) + sa.func.coalesce(table.c.b, 1.0)
-                 * sa.cast(hundredths, sa.Float))
-    value = sa.case((corrected <= 0, 0), (corrected >= 10000, 10000), else_=_floor_to_integer(corrected + 0.5))
+        number = sa.Float()
+        convert = float
+    rows = [sa.select(sa.literal(reviewer_id, sa.Integer).label("reviewer_id"),
+                      sa.literal(convert(mean), number).label("mean"),
+                      sa.literal(convert(factor), number).label("factor"))
+            for reviewer_id, (mean, factor) in sorted(corrections.reviewers.items())]
+    if rows:
+        table = sa.union_all(*rows).subquery("severity")
+    else:
+        table = sa.select(sa.literal(0, sa.Integer).label("reviewer_id"), sa.literal(convert(0), number).label("mean"),
+                          sa.literal(convert(1), number).label("factor")).where(sa.false()).subquery("severity")
+    corrected = (sa.literal(convert(corrections.call_mean), number)
+                 + table.c.factor * (sa.cast(hundredths, number) - table.c.mean))
+    value = sa.case(
+        (table.c.reviewer_id.is_(None), hundredths),
+        (corrected <= 0, 0),
+        (corrected >= 10000, 10000),
+        else_=_floor_to_integer(corrected + convert(Decimal("0.5"))),
+    )
     return table, value
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -148,3 +148,41 @@ def test_a_page_runs_the_same_statements_for_a_small_and_a_large_call(app):
     with counted_statements() as many:
         assert len(ranking.ranking_page(large_id, page_size=10, envelope=D("1000.00")).rows) == 10
     assert len(few) == len(many) == 4, many
+
+
+def normalised_as_the_database_does(reviews, exact: bool):
+    """The normalisation as the ranking's statement computes it from the reviewers' corrections (derived
+    from their sums): in exact decimals as PostgreSQL (``exact``), or in double precision as SQLite;
+    then clamped, and floor(x + 0.5) in hundredths."""
+    severities = {}
+    for reviewer_id, score in reviews:
+        hundredths = int(score * 100)
+        count, total, squares = severities.get(reviewer_id, (0, 0, 0))
+        severities[reviewer_id] = (count + 1, total + hundredths, squares + hundredths * hundredths)
+    corrections = ranking.severity_corrections({r: ranking.Severity(*f) for r, f in severities.items()})
+    convert = (lambda value: value) if exact else float
+    result = []
+    for reviewer_id, score in reviews:
+        if reviewer_id not in corrections.reviewers:
+            result.append(score)
+            continue
+        mean, factor = corrections.reviewers[reviewer_id]
+        with localcontext() as context:
+            context.prec = 200  # numeric: exact
+            x = convert(corrections.call_mean) + convert(factor) * (convert(int(score * 100)) - convert(mean))
+        hundredths = 0 if x <= 0 else 10000 if x >= 10000 else math.floor(x + convert(D("0.5")))
+        result.append(D(hundredths) / 100)
+    return result
+
+
+scores = st.one_of(st.integers(0, 10000), st.sampled_from([0, 1, 5000, 9999, 10000])).map(lambda h: D(h) / 100)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), scores), min_size=1, max_size=25))
+def test_the_normalisation_from_sums_equals_todays_from_every_score(reviews):
+    """Many more calls than the database test can build: the corrections from each reviewer's count, sum
+    and sum of squares give every review the normalised score of today's computation."""
+    expected = ranking.normalised_scores(reviews)
+    assert normalised_as_the_database_does(reviews, exact=True) == expected
+    assert normalised_as_the_database_does(reviews, exact=False) == expected
