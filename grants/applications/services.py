@@ -151,6 +151,12 @@ def open_correction(application: Application) -> CorrectionRequest | None:
     )
 
 
+def open_correction_in(corrections: list[CorrectionRequest]) -> CorrectionRequest | None:
+    """:func:`open_correction` read from the dossier's requests already loaded (:func:`corrections_of`,
+    oldest first): the latest one not answered yet."""
+    return next((c for c in reversed(corrections) if c.answered_at is None), None)
+
+
 def corrections_of(application: Application) -> list[CorrectionRequest]:
     return db.session.scalars(
         sa.select(CorrectionRequest).where(CorrectionRequest.application_id == application.id)

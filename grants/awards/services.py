@@ -490,8 +490,29 @@ def record_payment(decision: Decision, *, amount, tranche, actor, paid_on: date,
 # --- Reading ----------------------------------------------------------------------------------
 
 
+_DECISIONS_READ = "subventia.decisions_read"
+
+
 def decision_of(application: Application) -> Decision | None:
-    return db.session.scalar(db.select(Decision).where(Decision.application_id == application.id))
+    """The decision on ``application``, or None. A dossier's page asks three times (its status line,
+    its decision section, its timeline): the answer is kept until the session next writes (a flush),
+    or the transaction ends, and not trusted while changes are pending (the query would flush them)."""
+    session = db.session
+    read = session.info.setdefault(_DECISIONS_READ, {})
+    if application.id in read and not (session.new or session.dirty or session.deleted):
+        return read[application.id]
+    read[application.id] = decision = session.scalar(db.select(Decision).where(Decision.application_id == application.id))
+    return decision
+
+
+@sa.event.listens_for(sa.orm.Session, "after_flush")
+def _forget_decisions_read(session, flush_context):
+    session.info.pop(_DECISIONS_READ, None)
+
+
+@sa.event.listens_for(sa.orm.Session, "after_transaction_end")
+def _forget_decisions_read_at_the_end(session, transaction):
+    session.info.pop(_DECISIONS_READ, None)
 
 
 def decision_timeline(application: Application) -> list[AuditEvent]:

@@ -160,11 +160,12 @@ def start(slug: str):
 @allow(Access.APPLICANT)
 def show(application_id: int):
     application = owned_application_or_404(current_user, application_id)
+    corrections = services.corrections_of(application)
     return render_template(
         "applications/show.html", application=application, current_section=None,
-        editable=services.editable_sections(application), correction=services.open_correction(application),
+        editable=services.editable_sections(application), correction=services.open_correction_in(corrections),
         deadline=services.submission_deadline(application), events=services.timeline(application),
-        corrections=services.corrections_of(application),
+        corrections=corrections,
         can_withdraw=application.state in services.WITHDRAWABLE,
     )
 
