@@ -163,14 +163,6 @@ def _sections(now: datetime) -> dict:
     }
 
 
-# Open calls by deadline, upcoming ones by opening, closed ones the latest first.
-ORDER = {
-    "open": (Call.closes_at, Call.id),
-    "upcoming": (Call.opens_at, Call.closes_at, Call.id),
-    "closed": (Call.closes_at.desc(), Call.id),
-}
-
-
 def _filter_conditions(filters: CallFilters | None, now: datetime) -> list:
     """The filters SQL can apply; the words of a search are matched on the rows (accents folded)."""
     if not filters:
@@ -195,8 +187,8 @@ def public_calls(now: datetime | None = None, filters: CallFilters | None = None
     first by default; one past the end shows the last). Drafts are never public and archived calls
     are no longer listed.
 
-    Without words to search, a fixed number of statements whatever the number of calls: the
-    sections' counts in one, then each section's page. Words are matched on the published calls that
+    Without words to search, two statements whatever the number of calls: the programmes, then the
+    three sections' pages with their counts (a third, to find the last page, for a page past the end). Words are matched on the published calls that
     meet the other filters, then paged."""
     now = now or utcnow()
     pages = pages or {}
@@ -227,23 +219,47 @@ def public_calls(now: datetime | None = None, filters: CallFilters | None = None
             listed[name] = CallPage(calls[(page - 1) * per_page: page * per_page], page, per_page, len(calls))
         return PublicCalls(**listed, programmes=programmes)
 
+    # One statement for the three sections' pages and counts: each published call numbered within its
+    # section in the section's order — open ones by deadline, upcoming ones by opening, closed ones the
+    # latest first (each CASE is NULL, so neutral, outside its own section).
     section = sa.case((sections["closed"], "closed"), (sections["open"], "open"), else_="upcoming")
-    totals = dict(db.session.execute(
-        sa.select(section, sa.func.count()).where(*conditions).group_by(section)
-    ).all())
+    ranked = sa.select(
+        Call.id.label("call_id"),
+        section.label("section"),
+        sa.func.row_number().over(partition_by=section, order_by=(
+            sa.case((section == "upcoming", Call.opens_at)).asc(),
+            sa.case((section != "closed", Call.closes_at)).asc(),
+            sa.case((section == "closed", Call.closes_at)).desc(),
+            Call.id,
+        )).label("position"),
+        sa.func.count().over(partition_by=section).label("total"),
+    ).where(*conditions).subquery()
+    asked = {name: pages.get(name, 1) for name in PAGE_PARAMETERS}
+    rows = db.session.execute(
+        sa.select(Call, ranked.c.section, ranked.c.total)
+        .join(ranked, ranked.c.call_id == Call.id)
+        .where(sa.or_(*(
+            sa.and_(ranked.c.section == name, ranked.c.position > (page - 1) * per_page,
+                    ranked.c.position <= page * per_page)
+            for name, page in asked.items()
+        )))
+        .options(joinedload(Call.programme))
+        .order_by(ranked.c.section, ranked.c.position)
+    ).all()
+    found: dict[str, tuple[list, int]] = {}
+    for call, name, total in rows:
+        found.setdefault(name, ([], total))[0].append(call)
+    if any(page > 1 and name not in found for name, page in asked.items()):
+        # A page past the end (an old link, a section that shrank): its last page instead.
+        totals = dict(db.session.execute(
+            sa.select(section, sa.func.count()).where(*conditions).group_by(section)
+        ).all())
+        return public_calls(now, filters, {name: _page_number(page, totals.get(name, 0), per_page)
+                                           for name, page in asked.items()}, per_page)
     listed = {}
-    for name in ("open", "upcoming", "closed"):
-        total = totals.get(name, 0)
-        page = _page_number(pages.get(name, 1), total, per_page)
-        items = db.session.scalars(
-            sa.select(Call)
-            .where(*conditions, sections[name])
-            .options(joinedload(Call.programme))
-            .order_by(*ORDER[name])
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        ).all() if total else []
-        listed[name] = CallPage(list(items), page, per_page, total)
+    for name, page in asked.items():
+        items, total = found.get(name, ([], 0))
+        listed[name] = CallPage(items, page, per_page, total)
     return PublicCalls(**listed, programmes=programmes)
 
 
