@@ -35,6 +35,9 @@ from tests.notifications.smtp import free_port
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 REMINDERS = 60
 WORKER_NAME = "subventia-fault-worker"
+# A ceiling, not a speed goal: three processes import the app before the first message, which takes
+# over a minute on two CPUs shared with the rest of the suite.
+DELIVERY_WAIT = 180
 
 
 @pytest.fixture
@@ -124,7 +127,7 @@ def all_delivered(handler) -> bool:
 
 
 def check_every_reminder_arrived(handler, processes):
-    assert wait_for(lambda: all_delivered(handler), timeout=60), f"reminders missing:\n{processes.logs()}"
+    assert wait_for(lambda: all_delivered(handler), timeout=DELIVERY_WAIT), f"reminders missing:\n{processes.logs()}"
     time.sleep(3)  # beats keep scanning, the sweeper keeps sweeping: still nothing more
     db.session.rollback()
     rows = db.session.scalars(db.select(Notification)).all()
@@ -154,7 +157,7 @@ def test_a_worker_killed_mid_batch(pg_app, stack, smtp_server):
     _, handler = smtp_server
     doomed = start_two_beats_and_a_worker(stack)
     at_message(handler, 15, lambda: doomed.send_signal(signal.SIGKILL))
-    assert wait_for(lambda: doomed.poll() is not None, timeout=60), f"no delivery:\n{stack.logs()}"
+    assert wait_for(lambda: doomed.poll() is not None, timeout=DELIVERY_WAIT), f"no delivery:\n{stack.logs()}"
     # Accepted by the server but not recorded sent: the only ones that may arrive twice.
     in_window = set(arrivals(handler)) - sent_ids()
     assert len(arrivals(handler)) < REMINDERS, "the kill came too late to land mid-run"
@@ -170,7 +173,7 @@ def test_the_redis_server_killed_and_restarted_empty(pg_app, stack, smtp_server,
     start_two_beats_and_a_worker(stack)
     redis_process = own_redis.process
     at_message(handler, 15, lambda: redis_process.send_signal(signal.SIGKILL))
-    assert wait_for(lambda: redis_process.poll() is not None, timeout=60), f"no delivery:\n{stack.logs()}"
+    assert wait_for(lambda: redis_process.poll() is not None, timeout=DELIVERY_WAIT), f"no delivery:\n{stack.logs()}"
     time.sleep(1)
     own_redis.start()
     assert len(arrivals(handler)) < REMINDERS, "the restart came too late to land mid-run"
@@ -183,7 +186,7 @@ def test_the_workers_database_connections_terminated_mid_batch(pg_app, stack, sm
     _, handler = smtp_server
     stack.env["NOTIFICATION_SEND_RATE"] = "10"  # six seconds of delivery to terminate connections in
     start_two_beats_and_a_worker(stack)
-    assert wait_for(lambda: len(handler.messages) >= 3, timeout=60), f"no delivery:\n{stack.logs()}"
+    assert wait_for(lambda: len(handler.messages) >= 3, timeout=DELIVERY_WAIT), f"no delivery:\n{stack.logs()}"
     terminated = 0  # while the run is under way: before the last reminder reached the server
     admin = sa.create_engine(pg_app.config["SQLALCHEMY_DATABASE_URI"], isolation_level="AUTOCOMMIT")
     try:
