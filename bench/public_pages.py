@@ -56,6 +56,13 @@ def main() -> None:
                 assert client.get("/appels/", headers={"If-None-Match": etag}).status_code == 304
             print(f"{'304':9} {'/appels/ (same visitor, If-None-Match)':40} "
                   f"{(time.process_time() - start) * 1000 / arguments.requests:7.2f} ms")
+    if cached:  # this run's keys (its version key never expires by itself)
+        import redis
+
+        client = redis.Redis.from_url(arguments.redis_url)
+        keys = list(client.scan_iter(f"{os.environ['PAGE_CACHE_KEY_PREFIX']}*"))
+        if keys:
+            client.delete(*keys)
 
 
 def first_call_slug(app) -> str:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import redis
 import sqlalchemy as sa
 import time_machine
 
@@ -300,9 +301,14 @@ def shared_store(request, tmp_path):
     """The stores several processes share: Redis (several web nodes), files (gunicorn's workers on the
     embedded default's settings)."""
     if request.param == "redis":
-        url = request.getfixturevalue("redis_url")
-        return {"PAGE_CACHE_REDIS_URL": url, "PAGE_CACHE_KEY_PREFIX": f"test-{uuid.uuid4().hex}:"}
-    return {"PAGE_CACHE_DIR": str(tmp_path / "page-cache")}
+        url, prefix = request.getfixturevalue("redis_url"), f"test-{uuid.uuid4().hex}:"
+        yield {"PAGE_CACHE_REDIS_URL": url, "PAGE_CACHE_KEY_PREFIX": prefix}
+        client = redis.Redis.from_url(url)
+        keys = list(client.scan_iter(f"{prefix}*"))
+        if keys:
+            client.delete(*keys)  # the version key never expires by itself
+        return
+    yield {"PAGE_CACHE_DIR": str(tmp_path / "page-cache")}
 
 
 def test_a_change_on_one_node_drops_the_pages_of_every_node(app, database_url, tmp_path, shared_store):
