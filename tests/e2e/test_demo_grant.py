@@ -1,0 +1,132 @@
+"""On the demo data, in a real browser, a grant goes from its award to its closure: the association
+signs the convention awaiting its signature (DCP), the manager countersigns it and pays the advance;
+on the flagship SISA grant, whose advance is paid and report due, the association deposits its final
+report, the manager accepts it and pays the balance, and the association reads that its grant is
+closed. Every page is checked with axe."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from grants.database import db
+from grants.demo import final_reports as demo_reports
+from grants.demo.content import MANAGER_EMAIL
+from grants.demo.conventions import AWAITING_SIGNATURE
+from grants.demo.seed import DEMO_PASSWORD
+from grants.models import Application, BudgetLineKind, Convention, Decision
+from tests.e2e.conftest import people_for
+from tests.e2e.test_journeys import sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def browse_demo(request, demo_stack, playwright_browser, axe_source, accessibility_log):
+    demo_stack.restore()
+    yield from people_for(request, playwright_browser, demo_stack.base_url, axe_source, accessibility_log)
+
+
+def grant_titled(title: str) -> dict:
+    application = db.session.scalar(sa.select(Application).where(Application.title == title))
+    decision = db.session.scalar(sa.select(Decision).where(Decision.application_id == application.id))
+    owner = application.applicant.acting_users()[0]
+    lines = [(f"{line.label} — {line.funder}" if line.funder else line.label, line.amount)
+             for line in application.budget_lines if line.kind in (BudgetLineKind.EXPENSE, BudgetLineKind.RESOURCE)]
+    return {"id": application.id, "reference": application.reference, "owner": owner.email, "lines": lines,
+            "amount": decision.amount, "paid": decision.paid}
+
+
+def euros(amount: Decimal) -> str:
+    return f"{amount:,.2f}".replace(",", " ").replace(".", ",")
+
+
+def test_on_the_demo_a_grant_goes_from_its_award_to_its_closure(demo_stack, browse_demo):
+    with demo_stack.database():
+        waiting = grant_titled(AWAITING_SIGNATURE)
+        flagship = grant_titled(demo_reports.REPORT_DUE)
+        db.session.remove()
+
+    # The convention awaiting its signature: signed online, countersigned, then the advance.
+    association = browse_demo("association")
+    sign_in(association, waiting["owner"], DEMO_PASSWORD)
+    association.goto(f"/dossiers/{waiting['id']}")
+    association.page.get_by_role("link", name="Convention de subvention : la lire, la signer").click()
+    association.check()
+    association.page.get_by_label(re.compile("J'ai lu la convention")).check()
+    association.page.get_by_role("button", name="Signer la convention").click()
+    expect(association.page.get_by_text("Convention signée.")).to_be_visible()
+    association.check()
+    browse_demo.leave()
+
+    manager = browse_demo("manager")
+    sign_in(manager, MANAGER_EMAIL, DEMO_PASSWORD)
+    manager.goto(f"/gestion/dossiers/{waiting['id']}/convention")
+    manager.page.get_by_role("button", name="Contresigner la convention").click()
+    expect(manager.page.get_by_text("Convention contresignée")).to_be_visible()
+    manager.check()
+    manager.goto(f"/gestion/dossiers/{waiting['id']}/decision")
+    form = manager.page.locator("form[action$='/decision/versements']")
+    form.get_by_label("Montant du versement").fill("1 200")
+    form.get_by_label("Date du mandatement").fill(date.today().isoformat())
+    form.get_by_role("button", name="Enregistrer le versement").click()
+    expect(manager.page.get_by_text(re.compile(r"Versement de 1\s200,00\s€ enregistré"))).to_be_visible()
+    manager.check()
+    browse_demo.leave()
+
+    # The flagship: its final report deposited, accepted, the balance paid.
+    association = browse_demo("association")
+    sign_in(association, flagship["owner"], DEMO_PASSWORD)
+    association.goto(f"/dossiers/{flagship['id']}")
+    association.page.get_by_role("link", name="Ouvrir le compte rendu financier").click()
+    association.check()
+    page = association.page
+    for label, amount in flagship["lines"]:
+        page.get_by_label(f"{label} : réalisé").fill(euros(amount))
+    page.get_by_label("Compte rendu d'activité").fill("Les deux cantines sont équipées ; les écoles sont jumelées.")
+    page.get_by_role("button", name="Enregistrer le brouillon").click()
+    expect(page.get_by_text("Le compte rendu est enregistré.")).to_be_visible()
+    association.check()
+    page.get_by_role("button", name="Déposer le compte rendu").click()
+    expect(page.get_by_text("Le compte rendu financier est déposé")).to_be_visible()
+    association.check()
+    browse_demo.leave()
+
+    manager = browse_demo("manager")
+    sign_in(manager, MANAGER_EMAIL, DEMO_PASSWORD)
+    manager.goto("/gestion/suivi-des-subventions?etape=report_submitted")
+    manager.page.get_by_role("link", name=flagship["reference"]).click()
+    manager.check()
+    manager.page.get_by_role("button", name="Accepter", exact=True).click()
+    expect(manager.page.get_by_text("Le compte rendu est accepté")).to_be_visible()
+    manager.check()
+    balance = flagship["amount"] - flagship["paid"]
+    manager.goto(f"/gestion/dossiers/{flagship['id']}/decision")
+    form = manager.page.locator("form[action$='/decision/versements']")
+    form.get_by_label("Montant du versement").fill(euros(balance))
+    form.get_by_label("Tranche").select_option("balance")
+    form.get_by_label("Date du mandatement").fill(date.today().isoformat())
+    form.get_by_role("button", name="Enregistrer le versement").click()
+    expect(manager.page.get_by_text(re.compile(r"Versement de .* enregistré"))).to_be_visible()
+    manager.check()
+    browse_demo.leave()
+
+    association = browse_demo("association")
+    sign_in(association, flagship["owner"], DEMO_PASSWORD)
+    association.goto(f"/dossiers/{flagship['id']}")
+    expect(association.page.get_by_text("Votre compte rendu financier est accepté.")).to_be_visible()
+    association.check()
+
+    with demo_stack.database():
+        signed = db.session.scalar(sa.select(Convention).join(Decision).where(Decision.application_id == waiting["id"]))
+        assert signed.signed_by.email == waiting["owner"] and signed.countersigned_at is not None
+        assert db.session.scalar(sa.select(Decision.paid).where(Decision.application_id == waiting["id"])) == 1200
+        closed = db.session.scalar(sa.select(Decision).where(Decision.application_id == flagship["id"]))
+        assert closed.balance_paid_at is not None and closed.paid == closed.amount == flagship["amount"]
+        db.session.remove()
+    # The next test starts from the seeded demo again (browse_demo restores it).
