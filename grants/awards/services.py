@@ -445,6 +445,15 @@ def convention_required(decision: Decision) -> bool:
         or decision.application.call.convention_below_threshold
 
 
+def next_tranche(decision: Decision) -> PaymentTranche:
+    """The tranche a payment on ``decision`` most likely is, offered first by the payment form: the
+    advance before anything is paid, the balance once the final report is accepted, an instalment
+    in between."""
+    if decision.report_accepted_at is not None:
+        return PaymentTranche.BALANCE
+    return PaymentTranche.INSTALMENT if decision.paid > 0 else PaymentTranche.ADVANCE
+
+
 def record_payment(decision: Decision, *, amount, tranche, actor, paid_on: date, reason: str = "") -> EnvelopeMovement:
     """Record a payment tranche (avance, acompte, solde): the award's paid and the envelope's paid
     rise by conditional UPDATEs that never let paid pass what is awarded. An advance comes first; a

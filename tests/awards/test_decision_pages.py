@@ -166,3 +166,32 @@ def test_the_applicant_partial_shows_the_decision(call, manager, app):
     other = under_review(call)
     with app.test_request_context():
         assert render_template("awards/_applicant_decision.html", application=other).strip() == ""
+
+
+def test_the_payment_form_offers_the_tranche_that_comes_next(call, manager, login_as):
+    """The advance first, then an instalment, then the balance of what remains once the final report is
+    accepted: the form never offers by default a tranche the ledger would refuse."""
+    from grants.awards import closure
+
+    application = under_review(call, Decimal("5000.00"))
+    decision = services.award_grant(application, amount="5000", section=OPERATING, actor=manager)
+    db.session.commit()
+    client = login_as(manager)
+
+    def offered() -> tuple[str, str]:
+        import html5lib
+
+        document = html5lib.parse(client.get(url(application)).get_data(as_text=True), namespaceHTMLElements=False)
+        select = document.find(".//select[@name='versement-tranche']")
+        chosen = [o.get("value") for o in select.iter("option") if o.get("selected") is not None]
+        assert len(chosen) == 1
+        return chosen[0], document.find(".//input[@name='versement-amount']").get("value") or ""
+
+    assert offered()[0] == "advance"
+    services.record_payment(decision, amount="1500", tranche="advance", actor=manager, paid_on=date(2026, 3, 1))
+    db.session.commit()
+    assert offered()[0] == "instalment"
+    closure.mark_report_accepted(decision)
+    db.session.commit()
+    tranche, amount = offered()
+    assert tranche == "balance" and "3500" in amount.replace("\u202f", "").replace(" ", "")

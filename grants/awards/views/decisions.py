@@ -24,7 +24,7 @@ from grants.awards.forms import (
     RejectForm,
     WaitlistForm,
 )
-from grants.awards.models import Decision, Outcome
+from grants.awards.models import Decision, Outcome, PaymentTranche
 from grants.database import db
 from grants.errors import DomainError
 from grants.form_errors import refuse
@@ -84,6 +84,11 @@ def render_decision(application: Application, *, failed: str | None = None, form
                                      section=application.section.value if application.section else None)
         elif name == "amend" and decision is not None and decision.amount is not None:
             forms[name] = form_class(prefix=prefix, formdata=None, amount=decision.amount)
+        elif name == "payment" and decision is not None and decision.amount is not None:
+            tranche = services.next_tranche(decision)
+            # The balance is what remains to pay; other tranches are the manager's to state.
+            remaining = decision.amount - decision.paid if tranche == PaymentTranche.BALANCE else None
+            forms[name] = form_class(prefix=prefix, formdata=None, tranche=tranche.value, amount=remaining)
         else:
             forms[name] = form_class(prefix=prefix, formdata=None)
     envelopes = list(application.call.envelopes)
