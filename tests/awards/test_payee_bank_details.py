@@ -59,6 +59,7 @@ def test_the_payment_form_shows_the_account_masked_or_its_absence(call, manager,
     db.session.commit()
     page = client.get(f"/gestion/dossiers/{application.id}/decision").get_data(as_text=True)
     assert "Aucun IBAN" in page
+    assert f'action="/gestion/dossiers/{application.id}/decision/versements"' not in page  # no form to fail
     refused = client.post(f"/gestion/dossiers/{application.id}/decision/versements", data={
         "versement-amount": "1000", "versement-tranche": "advance", "versement-paid_on": "2026-09-01"})
     assert refused.status_code == 422

@@ -153,6 +153,7 @@ class FormWalk:
         """One case per form and button of each page as each role sees it (the site's header forms
         once per role); and the visits that went wrong."""
         app = self.stack.app
+        self.stack.restore()  # the demo as seeded, whatever the tests before this one did to it
         with self.stack.database():
             accounts = default_accounts()
             walk = [visit for role in ROLES for visit in visits(app, role, accounts, self.stack.secrets)]

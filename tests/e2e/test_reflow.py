@@ -51,6 +51,7 @@ def run_axe(page, axe: str) -> list[dict]:
 @pytest.mark.parametrize("screen", sorted(VIEWPORTS))
 def test_the_association_journey_fits_the_screen_and_passes_axe(screen, demo_stack, playwright_browser, axe_source,
                                                                accessibility_log, request):
+    demo_stack.restore()  # the demo as seeded, whatever the tests before this one did to it
     people = Browsers(playwright_browser, demo_stack.base_url)
     with demo_stack.database():
         accounts = default_accounts()
