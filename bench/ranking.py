@@ -10,12 +10,10 @@ columns: its CPU per request does not depend on the machine's load, the SQL time
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import time
 
 from bench import dataset
-from bench.run import EMAILS, InProcess, database_exists, server_environment
+from bench.run import EMAILS, InProcess, database_exists, use_server_environment
 
 
 def measure(in_process: InProcess, client, path: str, requests: int) -> tuple[float, float, int, int]:
@@ -37,11 +35,7 @@ def main(argv=None) -> None:
     parser.add_argument("--database-url", default=dataset.BENCH_DATABASE_URL)
     parser.add_argument("--requests", type=int, default=10)
     args = parser.parse_args(argv)
-    environment = server_environment(args.database_url, secrets.token_hex(32))
-    os.environ.update({k: environment[k] for k in (
-        "SUBVENTIA_CONFIG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "CELERY_QUEUE", "MAIL_SERVER",
-        "LOGIN_RATE_LIMIT_PER_IP", "LOGIN_RATE_LIMIT_PER_ACCOUNT", "INSTANCE_PATH", "GRANTOR_NAME",
-        "GRANTOR_SIRET")})
+    use_server_environment(args.database_url)
     if not database_exists(args.database_url):
         dataset.build(args.database_url)
     in_process = InProcess()

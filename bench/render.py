@@ -12,13 +12,11 @@ form and the layout, no query of its own). Prints a Markdown table; writes nothi
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import time
 from pathlib import Path
 
 from bench import dataset
-from bench.run import EMAILS, InProcess, bench_targets, database_exists, server_environment
+from bench.run import EMAILS, InProcess, bench_targets, database_exists, use_server_environment
 
 PAGES = [  # key, label, role, path (formatted with bench_targets)
     ("calls", "Public call list", "public", "/appels/"),
@@ -35,11 +33,7 @@ def main(argv=None) -> None:
     parser.add_argument("--profiles", type=Path, help="folder for one pyinstrument profile per page")
     args = parser.parse_args(argv)
 
-    environment = server_environment(args.database_url, secrets.token_hex(32))
-    os.environ.update({k: environment[k] for k in (
-        "SUBVENTIA_CONFIG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "CELERY_QUEUE", "MAIL_SERVER",
-        "LOGIN_RATE_LIMIT_PER_IP", "LOGIN_RATE_LIMIT_PER_ACCOUNT", "INSTANCE_PATH", "GRANTOR_NAME",
-        "GRANTOR_SIRET")})
+    use_server_environment(args.database_url)
     if not database_exists(args.database_url):
         dataset.build(args.database_url)
     targets = bench_targets(args.database_url)

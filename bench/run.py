@@ -125,6 +125,16 @@ def sign_in(port: int, email: str) -> Browser:
 
 
 # ---------------------------------------------------------------------- servers
+def use_server_environment(database_url: str) -> dict:
+    """The in-process app (query counts, profiles) reads the same environment as the servers."""
+    environment = server_environment(database_url, secrets.token_hex(32))
+    os.environ.update({k: environment[k] for k in (
+        "SUBVENTIA_CONFIG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "CELERY_QUEUE", "MAIL_SERVER",
+        "LOGIN_RATE_LIMIT_PER_IP", "LOGIN_RATE_LIMIT_PER_ACCOUNT", "INSTANCE_PATH", "GRANTOR_NAME",
+        "GRANTOR_SIRET")})
+    return environment
+
+
 def server_environment(database_url: str, secret_key: str) -> dict:
     return {
         **os.environ,
@@ -689,12 +699,7 @@ def main(argv=None) -> None:
 
     wrk = ensure_wrk()
     database_url = args.database_url
-    # The in-process app (query counts, profiles) reads the same environment as the servers.
-    environment = server_environment(database_url, secrets.token_hex(32))
-    os.environ.update({k: environment[k] for k in (
-        "SUBVENTIA_CONFIG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "CELERY_QUEUE", "MAIL_SERVER",
-        "LOGIN_RATE_LIMIT_PER_IP", "LOGIN_RATE_LIMIT_PER_ACCOUNT", "INSTANCE_PATH", "GRANTOR_NAME",
-        "GRANTOR_SIRET")})
+    environment = use_server_environment(database_url)
     if args.rebuild or not database_exists(database_url):
         dataset_counts = dataset.build(database_url)
     else:
