@@ -29,6 +29,7 @@ from grants.awards.services import (
     _envelope,
     _move,
     _required_reason,
+    check_ledger_day,
     parse_amount,
 )
 from grants.database import db, to_money, utcnow
@@ -107,8 +108,9 @@ def recover_overpayment(decision: Decision, *, amount, actor, reason: str, recov
     _ensure_active_award(decision)
     amount = parse_amount(amount)
     reason = _required_reason(reason)
-    if not isinstance(recovered_on, date):
+    if recovered_on is None:
         raise DomainError(_("Indiquez la date du titre de recette."), field="recovered_on")
+    recovered_on = check_ledger_day(decision, recovered_on, field="recovered_on")
     if amount > decision.recovery_due:
         raise DomainError(_("Il reste %(due)s à recouvrer sur cette subvention.", due=money(decision.recovery_due)),
                           field="amount")

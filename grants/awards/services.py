@@ -38,7 +38,8 @@ from grants.awards.models import Decision, EnvelopeMovement, MovementKind, Outco
 from grants.calls.models import BudgetSection, CallEnvelope
 from grants.database import db, to_money, utcnow
 from grants.errors import DomainError
-from grants.formatting import money
+from grants.formatting import local_date, money
+from grants.local_time import local_today, to_local
 from grants.outbox.services import queue_email
 from grants.reviews.models import AssignmentState, Review, ReviewAssignment, ReviewState
 
@@ -232,6 +233,25 @@ def _change_decision(decision: Decision, *, amount_delta: Decimal = ZERO, paid_d
     return bool(done)
 
 
+def decided_on(decision: Decision) -> date:
+    """The day an award was decided: its committee's day, else the day it was recorded (Europe/Paris)."""
+    session = decision.committee_session
+    return session.held_on if session is not None else to_local(decision.decided_at).date()
+
+
+def check_ledger_day(decision: Decision, on, *, field: str) -> date:
+    """The day a payment or a recovery is dated: a calendar day in the award's life, from the day it was
+    decided to today — the ledger records what was mandated, never a date before the award (no money
+    goes out on a grant not yet decided) nor a planned one (the dashboard would show it paid already)."""
+    if not isinstance(on, date) or isinstance(on, datetime):
+        raise DomainError(_("Indiquez la date."), field=field)
+    first, today = decided_on(decision), local_today()
+    if not first <= on <= today:
+        raise DomainError(_("Indiquez une date entre la décision d'attribution (%(first)s) et aujourd'hui (%(today)s).",
+                            first=local_date(first), today=local_date(today)), field=field)
+    return on
+
+
 def _notify_applicant(event_name: str, application: Application, **context) -> None:
     for user in application.applicant.acting_users():
         if user.active:
@@ -397,6 +417,7 @@ def record_recovery(decision: Decision, *, amount, actor, reason: str, recovered
         raise DomainError(_("Cette décision n'est pas une subvention accordée."))
     amount = parse_amount(amount)
     reason = _required_reason(reason)
+    recovered_on = check_ledger_day(decision, recovered_on, field="recovered_on")
     if amount > decision.paid:
         raise DomainError(_("On ne peut pas recouvrer plus que ce qui a été versé (%(paid)s).",
                             paid=money(decision.paid)), field="amount")
@@ -427,7 +448,7 @@ def cancel_award(decision: Decision, *, actor, reason: str, recover_paid: bool =
             raise DomainError(_("%(paid)s ont déjà été versés : l'annulation exige un titre de recette de ce montant.",
                                 paid=money(decision.paid)), field="recover_paid")
         record_recovery(decision, amount=decision.paid, actor=actor, reason=reason,
-                        recovered_on=recovered_on or date.today())
+                        recovered_on=recovered_on or local_today())
     amount = decision.amount
     if not _change_decision(decision, amount_delta=-amount, expected_amount=amount, cancelled_at=utcnow()):
         raise DomainError(_("La subvention vient d'être modifiée par quelqu'un d'autre : rechargez la page."))
@@ -471,8 +492,9 @@ def record_payment(decision: Decision, *, amount, tranche, actor, paid_on: date,
         tranche = PaymentTranche(getattr(tranche, "value", tranche))
     except ValueError:
         raise DomainError(_("Type de versement inconnu."), field="tranche") from None
-    if not isinstance(paid_on, date):
+    if paid_on is None:
         raise DomainError(_("Indiquez la date du versement."), field="paid_on")
+    paid_on = check_ledger_day(decision, paid_on, field="paid_on")
     tranches = set(db.session.scalars(db.select(EnvelopeMovement.tranche).where(
         EnvelopeMovement.decision_id == decision.id, EnvelopeMovement.kind == MovementKind.PAYMENT)))
     if PaymentTranche.BALANCE in tranches:

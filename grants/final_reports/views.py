@@ -45,6 +45,7 @@ from grants.final_reports.services import STAGE_LABELS, Stage
 from grants.form_errors import refuse
 from grants.form_fields import record_id
 from grants.formatting import money
+from grants.local_time import local_today
 from grants.spreadsheet_cells import csv_text, decimal_cell
 from grants.storage import StorageUnavailable
 
@@ -239,7 +240,8 @@ def render_review(application, decision, *, failed=None, form=None, errors=(), s
             # The rule's amount, when it reduces the grant (after a reduction, the manager types one).
             forms[name] = form_class(prefix=prefix, formdata=None, amount=services.proposed_amount(report))
         elif name == "recover":
-            forms[name] = form_class(prefix=prefix, formdata=None, amount=decision.recovery_due or None)
+            forms[name] = form_class(prefix=prefix, formdata=None, amount=decision.recovery_due or None,
+                                     recovered_on=local_today())
         else:
             forms[name] = form_class(prefix=prefix, formdata=None)
     return render_template("final_reports/review.html", application=application, decision=decision, report=report,

@@ -18,6 +18,7 @@ from grants.calls.models import CallState
 from grants.conventions import services as conventions
 from grants.database import db
 from grants.final_reports import services as reports
+from grants.local_time import local_today
 from grants.models import PaymentTranche
 from tests.api.conftest import matches_schema
 from tests.awards.conftest import OPERATING, under_review
@@ -61,14 +62,14 @@ def test_a_convention_is_followed_from_none_to_countersigned_then_amended(api, c
 
     conventions.countersign(document, actor=manager)
     awards.record_payment(decision, amount="7500", tranche=PaymentTranche.ADVANCE, actor=manager,
-                          paid_on=date(2026, 9, 1))
+                          paid_on=local_today())
     db.session.commit()
     grant = shown(api, application.id)["grant"]
     assert grant["convention"]["state"] == "countersigned" and grant["convention"]["countersigned_at"] is not None
     assert grant["payments"]["advance_paid"] is True and grant["payments"]["balance_paid"] is False
     assert (grant["payments"]["paid"], grant["payments"]["to_pay"]) == ("7500.00", "17500.00")
     assert grant["payments"]["movements"] == [
-        {"kind": "payment", "tranche": "advance", "amount": "7500.00", "on": "2026-09-01"}]
+        {"kind": "payment", "tranche": "advance", "amount": "7500.00", "on": local_today().isoformat()}]
 
     awards.amend(decision, amount="28000", actor=manager, reason="Commission du 3 octobre")
     db.session.commit()
@@ -110,7 +111,7 @@ def test_the_final_report_due_overdue_submitted_and_the_closure(api, call, manag
         "4000.00", "1000.00", "1500.00")
 
     awards.record_payment(closed, amount="1500", tranche=PaymentTranche.BALANCE, actor=manager,
-                          paid_on=date(2027, 3, 1))
+                          paid_on=local_today())
     db.session.commit()
     grant = shown(api, closed.application_id)["grant"]
     assert grant["stage"] == "closed"
@@ -130,11 +131,11 @@ def test_money_paid_beyond_the_reduced_grant_is_shown_to_recover_then_recovered(
     assert (grant["payments"]["recovery_due"], grant["payments"]["released"]) == ("1000.00", "1000.00")
 
     closure.recover_overpayment(decision, amount="1000", actor=manager, reason="Titre n° 42",
-                                recovered_on=date(2027, 4, 1))
+                                recovered_on=local_today())
     db.session.commit()
     payments = shown(api, decision.application_id)["grant"]["payments"]
     assert (payments["paid"], payments["recovery_due"], payments["released"]) == ("3000.00", "0.00", "2000.00")
-    assert payments["movements"][-1] == {"kind": "recovery", "tranche": None, "amount": "1000.00", "on": "2027-04-01"}
+    assert payments["movements"][-1] == {"kind": "recovery", "tranche": None, "amount": "1000.00", "on": local_today().isoformat()}
 
 
 def test_a_refusal_has_no_grant_and_a_cancelled_award_says_so(api, call, manager):

@@ -14,6 +14,7 @@ import pytest
 from grants.applications import services
 from grants.awards import services as awards
 from grants.database import db
+from grants.local_time import local_today
 from grants.models import (
     ApplicationState,
     AssignmentState,
@@ -42,9 +43,9 @@ def awarded(call, applicant):
     with_submitted_review(application, assigned_by=manager)
     decision = awards.award_grant(application, amount="5500", section=BudgetSection.OPERATING, actor=manager)
     awards.record_payment(decision, amount="2000", tranche=PaymentTranche.ADVANCE, actor=manager,
-                          paid_on=date(2026, 6, 1))
+                          paid_on=local_today())
     awards.record_payment(decision, amount="1300", tranche=PaymentTranche.INSTALMENT, actor=manager,
-                          paid_on=date(2026, 9, 1))
+                          paid_on=local_today())
     db.session.commit()
     return application
 

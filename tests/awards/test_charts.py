@@ -12,6 +12,7 @@ import time_machine
 
 from grants.awards import committee, figures, services
 from grants.database import db
+from grants.errors import DomainError
 from grants.models import PaymentTranche
 from tests.awards.conftest import OPERATING, under_review
 from tests.factories import ReviewerFactory
@@ -48,18 +49,31 @@ def test_a_committee_award_counts_on_the_committee_day_before_its_advance(call, 
         (date(2026, 6, 5), Decimal("3000.00"), Decimal("900.00"))]
 
 
-def test_a_payment_dated_before_its_award_counts_from_the_award(call, manager):
-    """A ledger filled in after the fact: the award recorded in June, its payment typed as of March."""
+def test_a_payment_is_dated_between_its_award_and_today(call, manager):
+    """The ledger's dates stay in the award's life: nothing paid before the decision, nothing planned
+    ahead; the refusal writes nothing, and the days at both ends are accepted."""
     with time_machine.travel(datetime(2026, 6, 10, 9, 0, tzinfo=UTC), tick=False):
         decision = services.award_grant(under_review(call, Decimal("1000.00")), amount="1000", section=OPERATING,
                                         actor=manager)
-        services.record_payment(decision, amount="400", tranche=PaymentTranche.ADVANCE, actor=manager,
-                                paid_on=date(2026, 3, 1))
         db.session.commit()
+        for day in (date(2026, 6, 9), date(2026, 6, 11), date(1, 1, 1)):
+            with pytest.raises(DomainError) as refused:
+                services.record_payment(decision, amount="400", tranche=PaymentTranche.ADVANCE, actor=manager,
+                                        paid_on=day)
+            db.session.rollback()
+            assert refused.value.field == "paid_on"
+            assert "10 juin 2026" in str(refused.value)
+        assert decision.paid == Decimal("0.00")
+        services.record_payment(decision, amount="400", tranche=PaymentTranche.ADVANCE, actor=manager,
+                                paid_on=date(2026, 6, 10))
+        db.session.commit()
+        with pytest.raises(DomainError) as refused:
+            services.record_recovery(decision, amount="100", actor=manager, reason="Titre n° 1",
+                                     recovered_on=date(2026, 6, 11))
+        db.session.rollback()
+        assert refused.value.field == "recovered_on" and decision.paid == Decimal("400.00")
     points = figures.envelope_dashboard(2026).consumption
-    assert [(p.day, p.committed, p.paid) for p in points] == [
-        (date(2026, 6, 10), Decimal("1000.00"), Decimal("400.00"))]
-    assert_paid_never_above_committed(points)
+    assert [(p.day, p.committed, p.paid) for p in points] == [(date(2026, 6, 10), Decimal("1000.00"), Decimal("400.00"))]
 
 
 @pytest.mark.parametrize("value, top, step", [

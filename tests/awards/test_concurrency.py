@@ -10,6 +10,7 @@ import pytest
 from grants.awards import services
 from grants.awards.services import EnvelopeExceeded
 from grants.database import db
+from grants.local_time import local_today
 from grants.models import Application, CallEnvelope, Decision, EnvelopeMovement, User
 from tests.awards.conftest import OPERATING, under_review
 from tests.factories import CallEnvelopeFactory, CallFactory, ManagerFactory
@@ -80,7 +81,6 @@ def test_45_concurrent_awards_of_100_on_an_envelope_of_1000_commit_exactly_1000(
 
 def test_concurrent_payments_never_pay_more_than_awarded(pg_app):
     """12 tranches of 300 on an award of 3 000 recorded at once: exactly 10 pass."""
-    from datetime import date
 
     from grants.models import PaymentTranche
 
@@ -100,7 +100,7 @@ def test_concurrent_payments_never_pay_more_than_awarded(pg_app):
         barrier.wait(timeout=60)
         try:
             services.record_payment(decision, amount="300", tranche=PaymentTranche.INSTALMENT, actor=actor,
-                                    paid_on=date(2026, 9, 1))
+                                    paid_on=local_today())
             db.session.commit()
             return "ok"
         except services.DomainError as refused:

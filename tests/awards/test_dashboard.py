@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from grants.awards import figures, services
 from grants.database import db
+from grants.local_time import local_today
 from grants.models import BudgetSection, CallFunder, PaymentTranche
 from tests.awards.conftest import INVESTMENT, OPERATING, under_review
 from tests.factories import (
@@ -50,7 +51,7 @@ def fill(call, manager, count: int) -> None:
             decision = services.award_grant(application, amount="100", section=OPERATING, actor=manager)
             if index % 2 == 0:
                 services.record_payment(decision, amount="40", tranche=PaymentTranche.ADVANCE, actor=manager,
-                                        paid_on=date(2026, 3, 1 + index % 20))
+                                        paid_on=local_today())
         elif index % 3 == 1:
             services.reject_application(application, reason="Hors champ", actor=manager)
     db.session.commit()

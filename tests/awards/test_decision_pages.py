@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
 from grants.awards import services
 from grants.database import db
+from grants.local_time import local_today
 from grants.models import (
     ApplicationState,
     CallEnvelope,
     Decision,
     EnvelopeMovement,
+    MovementKind,
     Notification,
     Outcome,
 )
@@ -87,16 +89,34 @@ def test_reject_then_no_more_decision(call, manager, login_as):
     assert again.status_code == 422 and "déjà reçu une décision" in again.get_data(as_text=True)
 
 
+def test_a_payment_dated_outside_the_awards_life_is_refused_and_the_form_offers_today(call, manager, login_as):
+    application = under_review(call, Decimal("5000.00"))
+    services.award_grant(application, amount="4000", section=OPERATING, actor=manager)
+    db.session.commit()
+    client = login_as(manager)
+    page = client.get(url(application, "")).get_data(as_text=True)
+    assert f'name="versement-paid_on" required type="date" value="{local_today().isoformat()}"' in page
+    for day in (local_today() - timedelta(days=1), local_today() + timedelta(days=1)):
+        refused = client.post(url(application, "versements"), data={
+            "versement-amount": "1000", "versement-tranche": "advance", "versement-paid_on": day.isoformat()})
+        text = refused.get_data(as_text=True)
+        assert refused.status_code == 422 and "Indiquez une date entre la décision d&#39;attribution" in text
+        assert f'value="{day.isoformat()}"' in text  # what was typed is kept
+    db.session.expire_all()
+    assert services.decision_of(application).paid == 0
+    assert not db.session.scalar(db.select(EnvelopeMovement).where(EnvelopeMovement.kind == MovementKind.PAYMENT))
+
+
 def test_payments_amendments_and_cancellation_through_the_page(call, manager, login_as):
     application = under_review(call, Decimal("5000.00"))
     services.award_grant(application, amount="4000", section=OPERATING, actor=manager)
     db.session.commit()
     client = login_as(manager)
     too_much = client.post(url(application, "versements"), data={
-        "versement-amount": "4000,01", "versement-tranche": "advance", "versement-paid_on": "2026-09-01"})
+        "versement-amount": "4000,01", "versement-tranche": "advance", "versement-paid_on": local_today().isoformat()})
     assert too_much.status_code == 422 and "reste à verser" in too_much.get_data(as_text=True)
     assert client.post(url(application, "versements"), data={
-        "versement-amount": "1600", "versement-tranche": "advance", "versement-paid_on": "2026-09-01"}).status_code == 302
+        "versement-amount": "1600", "versement-tranche": "advance", "versement-paid_on": local_today().isoformat()}).status_code == 302
     below_paid = client.post(url(application, "modifier"), data={"modification-amount": "1500",
                                                                  "modification-reason": "Baisse"})
     assert below_paid.status_code == 422 and "déjà versé" in below_paid.get_data(as_text=True)
@@ -106,7 +126,7 @@ def test_payments_amendments_and_cancellation_through_the_page(call, manager, lo
     assert no_recovery.status_code == 422 and "titre de recette" in no_recovery.get_data(as_text=True)
     assert client.post(url(application, "annuler"), data={"annulation-reason": "Projet abandonné",
                                                           "annulation-recover_paid": "y",
-                                                          "annulation-recovered_on": "2026-10-01"}).status_code == 302
+                                                          "annulation-recovered_on": local_today().isoformat()}).status_code == 302
     db.session.expire_all()
     decision = services.decision_of(application)
     assert decision.cancelled_at is not None and decision.amount == 0 and decision.paid == 0
@@ -121,11 +141,11 @@ def test_payments_amendments_and_cancellation_through_the_page(call, manager, lo
 def test_a_grant_paid_in_full_offers_no_payment_form(call, manager, login_as):
     application = under_review(call, Decimal("5000.00"))
     decision = services.award_grant(application, amount="4000", section=OPERATING, actor=manager)
-    services.record_payment(decision, amount="2500", tranche="advance", actor=manager, paid_on=date(2026, 9, 1))
+    services.record_payment(decision, amount="2500", tranche="advance", actor=manager, paid_on=local_today())
     db.session.commit()
     client = login_as(manager)
     assert "Enregistrer un versement" in client.get(url(application)).get_data(as_text=True)
-    services.record_payment(decision, amount="1500", tranche="instalment", actor=manager, paid_on=date(2026, 9, 2))
+    services.record_payment(decision, amount="1500", tranche="instalment", actor=manager, paid_on=local_today())
     db.session.commit()
     page = client.get(url(application)).get_data(as_text=True)
     assert "Enregistrer un versement" not in page and "Modifier le montant" in page
@@ -188,7 +208,7 @@ def test_the_payment_form_offers_the_tranche_that_comes_next(call, manager, logi
         return chosen[0], document.find(".//input[@name='versement-amount']").get("value") or ""
 
     assert offered()[0] == "advance"
-    services.record_payment(decision, amount="1500", tranche="advance", actor=manager, paid_on=date(2026, 3, 1))
+    services.record_payment(decision, amount="1500", tranche="advance", actor=manager, paid_on=local_today())
     db.session.commit()
     assert offered()[0] == "instalment"
     closure.mark_report_accepted(decision)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import openpyxl
@@ -37,11 +37,14 @@ def decided(call, manager):
     """An award (paid in two tranches), a rejection, and an award to a private person."""
     award = under_review(call, Decimal("6000.00"), title="=HYPERLINK(\"http://evil\")", total_expenses=Decimal("20000.00"))
     decision = services.award_grant(award, amount="4500.50", section=OPERATING, actor=manager)
-    services.record_payment(decision, amount="2000", tranche=PaymentTranche.ADVANCE, actor=manager,
-                            paid_on=date(2026, 6, 1))
-    closure.mark_report_accepted(decision)
-    services.record_payment(decision, amount="2500.50", tranche=PaymentTranche.BALANCE, actor=manager,
-                            paid_on=date(2026, 11, 15))
+    # Decided in May, paid in June and November (the ledger's dates lie between the award and today).
+    decision.decided_at = datetime(2026, 5, 20, 8, 0, tzinfo=UTC)
+    with time_machine.travel("2026-11-20 10:00:00+01:00", tick=False):
+        services.record_payment(decision, amount="2000", tranche=PaymentTranche.ADVANCE, actor=manager,
+                                paid_on=date(2026, 6, 1))
+        closure.mark_report_accepted(decision)
+        services.record_payment(decision, amount="2500.50", tranche=PaymentTranche.BALANCE, actor=manager,
+                                paid_on=date(2026, 11, 15))
     services.reject_application(under_review(call), reason="Hors champ", actor=manager)
     person = with_submitted_review(
         SubmittedApplicationFactory(call=call, applicant=IndividualApplicantFactory(), state="under_review"))

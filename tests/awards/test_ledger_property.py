@@ -3,7 +3,6 @@ stored figures equal the ledger's sums, the database's checks hold, and a simple
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +11,7 @@ from hypothesis import strategies as st
 from grants.awards import closure, services
 from grants.database import db
 from grants.errors import DomainError
+from grants.local_time import local_today
 from grants.models import CallEnvelope, Decision, PaymentTranche
 from tests.awards.conftest import OPERATING, under_review
 from tests.factories import CallEnvelopeFactory, CallFactory, ManagerFactory
@@ -62,11 +62,11 @@ def test_the_ledger_always_matches_the_figures(app, steps):
                 model_committed[index] = model_paid[index] = Decimal("0.00")
             elif kind == "pay" and decision is not None:
                 services.record_payment(decision, amount=step[2], tranche=step[3], actor=manager,
-                                        paid_on=date(2026, 10, 1))
+                                        paid_on=local_today())
                 model_paid[index] += step[2]
             elif kind == "recover" and decision is not None:
                 services.record_recovery(decision, amount=step[2], actor=manager, reason="Trop-perçu",
-                                         recovered_on=date(2026, 11, 1))
+                                         recovered_on=local_today())
                 model_paid[index] -= step[2]
             elif kind == "accept_report" and decision is not None:
                 closure.mark_report_accepted(decision)
@@ -76,7 +76,7 @@ def test_the_ledger_always_matches_the_figures(app, steps):
                 model_due[index] = max(model_paid[index] - step[2], Decimal("0.00"))
             elif kind == "recover_overpayment" and decision is not None:
                 closure.recover_overpayment(decision, amount=step[2], actor=manager, reason="Titre",
-                                            recovered_on=date(2026, 12, 1))
+                                            recovered_on=local_today())
                 model_committed[index] -= step[2]
                 model_paid[index] -= step[2]
                 model_due[index] -= step[2]

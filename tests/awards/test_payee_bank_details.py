@@ -3,13 +3,13 @@ form shows the account (masked) or says it is missing. A person's IBAN is on the
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from grants.awards import services
 from grants.database import db
+from grants.local_time import local_today
 from grants.models import EnvelopeMovement, MovementKind
 from tests.accounts.conftest import audit_events
 from tests.awards.conftest import OPERATING, under_review
@@ -41,7 +41,7 @@ def test_a_payment_to_an_organisation_without_iban_is_refused_naming_it(call, ma
     application.applicant.organisation.name = "Jardins de Fives"
     decision = awarded(call, manager, application)
     with pytest.raises(services.MissingBankDetails) as refused:
-        services.record_payment(decision, amount="1000", tranche="advance", actor=manager, paid_on=date(2026, 9, 1))
+        services.record_payment(decision, amount="1000", tranche="advance", actor=manager, paid_on=local_today())
     assert "Jardins de Fives" in refused.value.message and "profil" in refused.value.message
     db.session.rollback()
     assert payments() == 0 and services.decision_of(application).paid == 0
@@ -61,7 +61,7 @@ def test_the_payment_form_shows_the_account_masked_or_its_absence(call, manager,
     assert "Aucun IBAN" in page
     assert f'action="/gestion/dossiers/{application.id}/decision/versements"' not in page  # no form to fail
     refused = client.post(f"/gestion/dossiers/{application.id}/decision/versements", data={
-        "versement-amount": "1000", "versement-tranche": "advance", "versement-paid_on": "2026-09-01"})
+        "versement-amount": "1000", "versement-tranche": "advance", "versement-paid_on": local_today().isoformat()})
     assert refused.status_code == 422
     assert application.applicant.organisation.name in refused.get_data(as_text=True)
     assert payments() == 0
@@ -73,7 +73,7 @@ def test_a_person_records_an_iban_on_the_account_page_and_is_paid_into_it(call, 
         call=call, applicant=applicant, state="under_review", amount_requested=Decimal("5000.00")))
     decision = awarded(call, manager, application)
     with pytest.raises(services.MissingBankDetails) as refused:
-        services.record_payment(decision, amount="1000", tranche="advance", actor=manager, paid_on=date(2026, 9, 1))
+        services.record_payment(decision, amount="1000", tranche="advance", actor=manager, paid_on=local_today())
     assert applicant.person.full_name in refused.value.message and "Mon compte" in refused.value.message
     db.session.rollback()
 
@@ -88,7 +88,7 @@ def test_a_person_records_an_iban_on_the_account_page_and_is_paid_into_it(call, 
     [event] = audit_events("account.bank_details_changed")
     assert event.details["iban"] == MASKED
 
-    services.record_payment(decision, amount="1000", tranche="advance", actor=manager, paid_on=date(2026, 9, 1))
+    services.record_payment(decision, amount="1000", tranche="advance", actor=manager, paid_on=local_today())
     db.session.commit()
     assert payments() == 1
 

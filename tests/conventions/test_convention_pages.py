@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from grants.conventions import services
 from grants.database import db
+from grants.local_time import local_today
 from grants.models import Convention
 from tests.audit.test_log_in_words import text
 from tests.conventions.conftest import owner_of
@@ -93,7 +94,7 @@ def test_the_payment_form_refuses_an_advance_before_the_countersignature(award, 
     assert "aucun versement avant sa contresignature" in page and "Enregistrer le versement" not in page
     response = client.post(f"/gestion/dossiers/{award.application_id}/decision/versements",
                            data={"versement-amount": "7 500", "versement-tranche": "advance",
-                                 "versement-paid_on": "2026-09-01"})
+                                 "versement-paid_on": local_today().isoformat()})
     assert response.status_code == 422 and "avant la contresignature de la convention" in text(response)
     db.session.refresh(award)
     assert award.paid == 0

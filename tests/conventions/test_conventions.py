@@ -5,7 +5,6 @@ a scan; amended by an avenant; no payment before the countersignature where a co
 from __future__ import annotations
 
 import io
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -16,6 +15,7 @@ from grants.conventions import services
 from grants.conventions.models import Convention, SignatureMethod
 from grants.database import db
 from grants.errors import DomainError
+from grants.local_time import local_today
 from grants.models import MembershipRole, Notification
 from grants.storage import attachment_storage
 from tests.accounts.conftest import audit_events
@@ -31,7 +31,7 @@ def pdf_text(convention) -> str:
 
 
 def pay_advance(decision, manager):
-    return awards.record_payment(decision, amount="7500", tranche="advance", actor=manager, paid_on=date(2026, 9, 1))
+    return awards.record_payment(decision, amount="7500", tranche="advance", actor=manager, paid_on=local_today())
 
 
 def test_the_generated_pdf_states_the_parties_and_figures(award, manager):
@@ -187,4 +187,4 @@ def test_below_the_threshold_no_convention_unless_the_call_asks(big_call, manage
     call.convention_below_threshold = True
     db.session.commit()
     with pytest.raises(DomainError, match="contresignature"):
-        awards.record_payment(decision, amount="900", tranche="advance", actor=manager, paid_on=date(2026, 9, 1))
+        awards.record_payment(decision, amount="900", tranche="advance", actor=manager, paid_on=local_today())

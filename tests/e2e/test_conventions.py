@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from grants.awards import services as awards
 from grants.database import db
+from grants.local_time import local_today
 from grants.models import Applicant, ApplicationState, BudgetSection, Convention, Decision
 from tests.factories import (
     TEST_PASSWORD,
@@ -88,7 +89,7 @@ def test_a_convention_is_generated_signed_countersigned_then_the_advance_paid(st
     manager.goto(f"/gestion/dossiers/{application_id}/decision")
     form = manager.page.locator("form[action$='/decision/versements']")
     form.get_by_label("Montant du versement").fill("9 000")
-    form.get_by_label("Date du mandatement").fill("2026-09-01")
+    form.get_by_label("Date du mandatement").fill(local_today().isoformat())
     form.get_by_role("button", name="Enregistrer le versement").click()
     expect(manager.page.get_by_text(re.compile(r"Versement de 9\s000,00\s€ enregistré"))).to_be_visible()
     manager.check()

@@ -7,7 +7,6 @@ closed. Every page is checked with axe."""
 from __future__ import annotations
 
 import re
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -19,6 +18,7 @@ from grants.demo import final_reports as demo_reports
 from grants.demo.content import MANAGER_EMAIL
 from grants.demo.conventions import AWAITING_SIGNATURE
 from grants.demo.seed import DEMO_PASSWORD
+from grants.local_time import local_today
 from grants.models import Application, BudgetLineKind, Convention, Decision
 from tests.e2e.conftest import people_for
 from tests.e2e.test_journeys import sign_in
@@ -73,7 +73,7 @@ def test_on_the_demo_a_grant_goes_from_its_award_to_its_closure(demo_stack, brow
     manager.goto(f"/gestion/dossiers/{waiting['id']}/decision")
     form = manager.page.locator("form[action$='/decision/versements']")
     form.get_by_label("Montant du versement").fill("1 200")
-    form.get_by_label("Date du mandatement").fill(date.today().isoformat())
+    form.get_by_label("Date du mandatement").fill(local_today().isoformat())
     form.get_by_role("button", name="Enregistrer le versement").click()
     expect(manager.page.get_by_text(re.compile(r"Versement de 1\s200,00\s€ enregistré"))).to_be_visible()
     manager.check()
@@ -110,7 +110,7 @@ def test_on_the_demo_a_grant_goes_from_its_award_to_its_closure(demo_stack, brow
     form = manager.page.locator("form[action$='/decision/versements']")
     form.get_by_label("Montant du versement").fill(euros(balance))
     form.get_by_label("Tranche").select_option("balance")
-    form.get_by_label("Date du mandatement").fill(date.today().isoformat())
+    form.get_by_label("Date du mandatement").fill(local_today().isoformat())
     form.get_by_role("button", name="Enregistrer le versement").click()
     expect(manager.page.get_by_text(re.compile(r"Versement de .* enregistré"))).to_be_visible()
     manager.check()

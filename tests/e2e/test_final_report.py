@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from grants.awards import services as awards
 from grants.database import db
+from grants.local_time import local_today
 from grants.models import BudgetLineKind, BudgetSection, Decision, PaymentTranche
 from tests.awards.conftest import under_review
 from tests.e2e.test_journeys import sign_in
@@ -47,7 +48,7 @@ def arrange(stack) -> tuple[int, str, str, str]:
                               position=position)
         decision = awards.award_grant(application, amount="5000", section=BudgetSection.OPERATING, actor=manager)
         awards.record_payment(decision, amount="2500", tranche=PaymentTranche.ADVANCE, actor=manager,
-                              paid_on=date(2026, 3, 1))
+                              paid_on=local_today())
         db.session.commit()
         member = application.applicant.acting_users()[0]
         found = application.id, application.reference, member.email, manager.email
@@ -96,7 +97,7 @@ def test_a_grant_from_its_final_report_to_its_balance(stack, browse):
     page = manager.page
     page.get_by_label("Montant du versement").fill("1 500")
     page.get_by_label("Tranche").select_option("balance")
-    page.get_by_label("Date du mandatement").fill("2027-03-01")
+    page.get_by_label("Date du mandatement").fill(local_today().isoformat())
     page.get_by_role("button", name="Enregistrer le versement").click()
     expect(page.get_by_text("Versement de 1")).to_be_visible()
     manager.check()

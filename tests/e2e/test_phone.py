@@ -5,7 +5,6 @@ button that works with the keyboard."""
 from __future__ import annotations
 
 import re
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -13,6 +12,7 @@ from playwright.sync_api import expect
 
 from grants.awards import services as awards
 from grants.database import db
+from grants.local_time import local_today
 from grants.models import Applicant, ApplicationState, BudgetSection, PaymentTranche
 from tests.e2e.keyboard import focused
 from tests.factories import (
@@ -53,7 +53,7 @@ def arrange(stack) -> dict:
         with_submitted_review(funded, assigned_by=manager)
         decision = awards.award_grant(funded, amount="5500", section=BudgetSection.OPERATING, actor=manager)
         awards.record_payment(decision, amount="3300", tranche=PaymentTranche.ADVANCE, actor=manager,
-                              paid_on=date(2026, 6, 1))
+                              paid_on=local_today())
         db.session.commit()
         arranged = {"email": member.email, "organisation_id": applicant.organisation_id,
                     "draft": draft.id, "funded": funded.id, "call": open_call.slug}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import html5lib
 import sqlalchemy as sa
@@ -22,7 +22,7 @@ from grants.calls.models import Call, Criterion, Programme
 from grants.database import db
 from grants.demo.seed import DEMO_PASSWORD
 from grants.final_reports.models import FinalReport, FinalReportDocument
-from grants.local_time import local_zone
+from grants.local_time import local_today, local_zone
 from grants.organisations.models import Applicant, ApplicantKind, Membership, MembershipRole
 from grants.outbox.models import Notification
 from grants.reviews.models import ReviewAssignment
@@ -326,7 +326,7 @@ def post_forms(html: str, page_path: str, app) -> list[FormButton]:
 # --- Valid values, by field name --------------------------------------------------------------------
 
 NEW_PASSWORD = "une nouvelle phrase de passe assez longue"
-TODAY = date.today()
+TODAY = local_today()  # the service's day (Europe/Paris): payments are dated up to it
 
 
 def local_minutes(days: int) -> str:

@@ -10,6 +10,7 @@ import pytest
 from grants.awards import services as awards
 from grants.database import db
 from grants.final_reports import services
+from grants.local_time import local_today
 from grants.models import BudgetLineKind, CallState, PaymentTranche
 from tests.awards.conftest import INVESTMENT, OPERATING, under_review
 from tests.factories import BudgetLineFactory, CallEnvelopeFactory, CallFactory, ManagerFactory
@@ -32,7 +33,7 @@ def awarded(call, manager, *, amount="5000", advance="2500", ends_on=date(2026, 
     decision = awards.award_grant(application, amount=amount, section=OPERATING, actor=manager)
     if advance:
         awards.record_payment(decision, amount=advance, tranche=PaymentTranche.ADVANCE, actor=manager,
-                              paid_on=date(2026, 3, 1))
+                              paid_on=local_today())
     db.session.flush()
     return decision
 

@@ -3,7 +3,6 @@ the award (threads, one connection each)."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -12,6 +11,7 @@ from grants.awards import services as awards
 from grants.database import db
 from grants.errors import DomainError
 from grants.final_reports import services
+from grants.local_time import local_today
 from grants.models import Decision, EnvelopeMovement, PaymentTranche, User
 from tests.awards.test_concurrency import race
 from tests.factories import CallEnvelopeFactory, CallFactory, ManagerFactory
@@ -44,7 +44,7 @@ def test_racing_balances_pay_one_balance_only(pg_app):
         barrier.wait(timeout=60)
         try:
             awards.record_payment(current, amount=amount, tranche=PaymentTranche.BALANCE, actor=actor,
-                                  paid_on=date(2027, 3, 1))
+                                  paid_on=local_today())
             db.session.commit()
             return "ok"
         except DomainError:

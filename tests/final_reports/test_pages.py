@@ -12,6 +12,7 @@ import html5lib
 
 from grants.database import db
 from grants.final_reports import services
+from grants.local_time import local_today
 from grants.models import FinalReport, ReportState
 from tests.factories import member_of
 from tests.final_reports.conftest import awarded, filled, member
@@ -95,11 +96,11 @@ def test_the_manager_accepts_reduces_and_the_balance_follows(decision, manager, 
     assert (decision.amount, decision.released) == (Decimal("4000.00"), Decimal("1000.00"))
     paid = client.post(f"/gestion/dossiers/{decision.application_id}/decision/versements",
                        data={"versement-amount": "1500", "versement-tranche": "balance",
-                             "versement-paid_on": "2027-03-01"})
+                             "versement-paid_on": local_today().isoformat()})
     assert paid.status_code == 302
     again = client.post(f"/gestion/dossiers/{decision.application_id}/decision/versements",
                         data={"versement-amount": "1", "versement-tranche": "balance",
-                              "versement-paid_on": "2027-03-02"})
+                              "versement-paid_on": local_today().isoformat()})
     assert again.status_code == 422 and "déjà été versé" in again.get_data(as_text=True)
 
 

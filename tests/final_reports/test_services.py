@@ -15,6 +15,7 @@ from grants.database import db
 from grants.errors import DomainError
 from grants.final_reports import services
 from grants.final_reports.services import Stage
+from grants.local_time import local_today
 from grants.models import (
     CallEnvelope,
     EnvelopeMovement,
@@ -83,11 +84,11 @@ def test_a_submitted_report_is_submitted_once_and_no_longer_edited(decision):
 def test_no_balance_without_an_accepted_report(decision, manager):
     with pytest.raises(DomainError, match="compte rendu financier accepté"):
         awards.record_payment(decision, amount="2500", tranche=PaymentTranche.BALANCE, actor=manager,
-                              paid_on=date(2027, 3, 1))
+                              paid_on=local_today())
     submitted(decision)
     with pytest.raises(DomainError, match="compte rendu financier accepté"):
         awards.record_payment(decision, amount="2500", tranche=PaymentTranche.BALANCE, actor=manager,
-                              paid_on=date(2027, 3, 1))
+                              paid_on=local_today())
     assert decision.paid == Decimal("2500.00") and decision.balance_paid_at is None
 
 
@@ -103,14 +104,14 @@ def test_corrections_then_acceptance_then_one_balance_only(decision, manager):
     events = set(db.session.scalars(db.select(Notification.event)))
     assert {"final_report_corrections", "final_report_accepted"} <= events
     awards.record_payment(decision, amount="1500", tranche=PaymentTranche.BALANCE, actor=manager,
-                          paid_on=date(2027, 3, 1))
+                          paid_on=local_today())
     assert decision.balance_paid_at is not None
     with pytest.raises(DomainError, match="déjà été versé"):
         awards.record_payment(decision, amount="100", tranche=PaymentTranche.BALANCE, actor=manager,
-                              paid_on=date(2027, 3, 2))
+                              paid_on=local_today())
     with pytest.raises(DomainError, match="déjà été versé"):
         awards.record_payment(decision, amount="100", tranche=PaymentTranche.INSTALMENT, actor=manager,
-                              paid_on=date(2027, 3, 2))
+                              paid_on=local_today())
     assert decision.paid == Decimal("4000.00")
     assert awards.ledger_discrepancies() == []
 
@@ -119,14 +120,14 @@ def test_the_balance_never_passes_the_award(decision, manager):
     services.accept_report(submitted(decision), actor=manager)
     with pytest.raises(DomainError, match="reste à verser"):
         awards.record_payment(decision, amount="2500.01", tranche=PaymentTranche.BALANCE, actor=manager,
-                              paid_on=date(2027, 3, 1))
+                              paid_on=local_today())
     assert decision.balance_paid_at is None and decision.paid == Decimal("2500.00")
 
 
 def test_the_database_refuses_a_second_balance_row(decision, manager):
     services.accept_report(submitted(decision), actor=manager)
     awards.record_payment(decision, amount="1000", tranche=PaymentTranche.BALANCE, actor=manager,
-                          paid_on=date(2027, 3, 1))
+                          paid_on=local_today())
     db.session.commit()
     db.session.add(EnvelopeMovement(envelope_id=envelope_of(decision).id, decision_id=decision.id,
                                     kind="payment", tranche=PaymentTranche.BALANCE, amount=Decimal("1"),
@@ -149,7 +150,7 @@ def test_the_reduction_releases_the_unpaid_part_to_the_envelope(decision, manage
     db.session.refresh(envelope)
     assert envelope.committed == committed_before - Decimal("1000.00")
     awards.record_payment(decision, amount="1500", tranche=PaymentTranche.BALANCE, actor=manager,
-                          paid_on=date(2027, 3, 1))
+                          paid_on=local_today())
     assert decision.paid == decision.amount
     assert awards.ledger_discrepancies() == []
 
@@ -164,8 +165,8 @@ def test_a_reduction_below_what_was_paid_becomes_a_recovery(app, call, manager):
     rows = services.standings(today=date(2027, 1, 1))
     assert rows[0].stage == Stage.TO_RECOVER
     with pytest.raises(DomainError, match="Il reste 1"):
-        closure.recover_overpayment(decision, amount="1000.01", actor=manager, reason="Titre", recovered_on=date(2027, 4, 1))
-    closure.recover_overpayment(decision, amount="1000", actor=manager, reason="Titre n° 42", recovered_on=date(2027, 4, 1))
+        closure.recover_overpayment(decision, amount="1000.01", actor=manager, reason="Titre", recovered_on=local_today())
+    closure.recover_overpayment(decision, amount="1000", actor=manager, reason="Titre n° 42", recovered_on=local_today())
     assert (decision.amount, decision.paid, decision.recovery_due) == (Decimal("3000.00"), Decimal("3000.00"), 0)
     assert decision.released == Decimal("2000.00")
     envelope = envelope_of(decision)
@@ -244,7 +245,7 @@ def test_the_envelope_dashboard_shows_released_and_to_recover(app, call, manager
     assert section.section == OPERATING
     assert (section.released, section.to_recover) == (Decimal("1500.00"), Decimal("1000.00"))
     assert (section.committed, section.paid) == (Decimal("6500.00"), Decimal("5000.00"))
-    closure.recover_overpayment(overpaid, amount="1000", actor=manager, reason="Titre", recovered_on=date(2027, 4, 1))
+    closure.recover_overpayment(overpaid, amount="1000", actor=manager, reason="Titre", recovered_on=local_today())
     section = figures.call_dashboard(call).figures.sections[0]
     assert (section.released, section.to_recover) == (Decimal("2500.00"), Decimal("0.00"))
     assert (section.committed, section.paid) == (Decimal("5500.00"), Decimal("4000.00"))
@@ -256,7 +257,7 @@ def test_an_overpayment_due_is_recovered_before_any_other_recovery_or_cancellati
     services.accept_report(submitted(decision), actor=manager)
     closure.reduce_to_actual_expenses(decision, amount="3000", actor=manager, reason="Projet réduit")
     with pytest.raises(DomainError, match="trop-perçu de 1"):
-        awards.record_recovery(decision, amount="500", actor=manager, reason="x", recovered_on=date(2027, 4, 1))
+        awards.record_recovery(decision, amount="500", actor=manager, reason="x", recovered_on=local_today())
     with pytest.raises(DomainError, match="trop-perçu de 1"):
         awards.cancel_award(decision, actor=manager, reason="x", recover_paid=True)
     assert (decision.paid, decision.recovery_due) == (Decimal("4000.00"), Decimal("1000.00"))

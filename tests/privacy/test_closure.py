@@ -5,7 +5,6 @@ and the audit log intact."""
 from __future__ import annotations
 
 import html
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -21,6 +20,7 @@ from grants.awards.models import PaymentTranche
 from grants.calls.models import BudgetSection, CallState, ProgrammeFollow
 from grants.database import db
 from grants.errors import NotAllowed
+from grants.local_time import local_today
 from grants.organisations.models import Invitation, Membership, Organisation
 from grants.outbox.models import Notification
 from grants.privacy.closure import close_account
@@ -96,7 +96,7 @@ def test_the_ledger_stays_sound_and_a_pending_payment_defers_the_closure(app, cl
     decision = awards.award_grant(person.submitted, amount=Decimal("3000.00"), section=BudgetSection.OPERATING,
                                   actor=manager)
     awards.record_payment(decision, amount=Decimal("1000.00"), tranche=PaymentTranche.ADVANCE, actor=manager,
-                          paid_on=date(2026, 11, 2))
+                          paid_on=local_today())
     db.session.commit()
 
     response = client.post("/compte/cloture", data=CONFIRM, follow_redirects=True)
@@ -111,7 +111,7 @@ def test_the_ledger_stays_sound_and_a_pending_payment_defers_the_closure(app, cl
     # Paid in full: the closure goes through, and the ledger's checks still hold.
     mark_report_accepted(decision)  # the balance goes on the accepted final report
     awards.record_payment(decision, amount=Decimal("2000.00"), tranche=PaymentTranche.BALANCE, actor=manager,
-                          paid_on=date(2026, 12, 1))
+                          paid_on=local_today())
     db.session.commit()
     assert client.post("/compte/cloture", data=CONFIRM).status_code == 302
     db.session.expire_all()

@@ -30,6 +30,7 @@ from grants.errors import DomainError
 from grants.form_errors import refuse
 from grants.form_fields import error_messages
 from grants.formatting import money
+from grants.local_time import local_today
 from grants.pdf import pdf_response, render_pdf
 
 bp = Blueprint("awards", __name__)
@@ -88,7 +89,10 @@ def render_decision(application: Application, *, failed: str | None = None, form
             tranche = services.next_tranche(decision)
             # The balance is what remains to pay; other tranches are the manager's to state.
             remaining = decision.amount - decision.paid if tranche == PaymentTranche.BALANCE else None
-            forms[name] = form_class(prefix=prefix, formdata=None, tranche=tranche.value, amount=remaining)
+            forms[name] = form_class(prefix=prefix, formdata=None, tranche=tranche.value, amount=remaining,
+                                     paid_on=local_today())
+        elif name == "recovery":
+            forms[name] = form_class(prefix=prefix, formdata=None, recovered_on=local_today())
         else:
             forms[name] = form_class(prefix=prefix, formdata=None)
     envelopes = list(application.call.envelopes)
