@@ -348,6 +348,9 @@ class ProductionConfig(Config):
     # Templates are compiled once per process: no stat() of a template and of each one it imports at
     # every render, whatever FLASK_DEBUG says (a deployment ships new templates with a restart).
     TEMPLATES_AUTO_RELOAD = False
+    # Never debug mode in production, even with FLASK_DEBUG=1 left in a shell: Flask would let
+    # exceptions propagate past the app's own error pages (a traceback to the WSGI server).
+    DEBUG = False
     REQUIRED_ENVIRONMENT = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "GRANTOR_NAME", "GRANTOR_SIRET")
 
 

@@ -81,3 +81,4 @@ def test_production_compiles_each_template_once(monkeypatch, tmp_path):
     monkeypatch.setenv("FLASK_DEBUG", "1")
     app = create_app("production")
     assert app.jinja_env.auto_reload is False
+    assert app.debug is False and app.config["PROPAGATE_EXCEPTIONS"] is None  # FLASK_DEBUG is not for production
