@@ -135,21 +135,21 @@ def stem(word: str) -> str:
     return word if len(word) <= 4 else word[: max(4, len(word) - 2)]
 
 
-def call_matches(call: Call, filters: CallFilters, now: datetime) -> bool:
-    if filters.open_now and not (call.state == CallState.OPEN and call.opens_at <= now < call.closes_at):
-        return False
-    if filters.programme_id is not None and call.programme_id != filters.programme_id:
-        return False
-    if filters.who is not None and call.applicant_kinds not in WHO[filters.who]:
-        return False
-    if filters.amount_min is not None and call.max_grant < filters.amount_min:
-        return False
-    if filters.amount_max is not None and call.min_grant > filters.amount_max:
-        return False
-    if filters.words:
-        text = fold(" ".join((call.title, call.summary or "", call.programme.name, call.description or "")))
-        return all(stem(word) in text for word in filters.words)
-    return True
+def _like_pattern(word: str) -> str:
+    """``%word%`` with LIKE's own wildcards escaped: a visitor's ``_`` or ``%`` is a character."""
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _word_conditions(words: tuple[str, ...], programmes) -> list:
+    """Each word (stemmed, accents folded) found in the call's folded text or its programme's name.
+    Programme names are few and already read for the filter's choices: they are matched here."""
+    conditions = []
+    for word in words:
+        stemmed = stem(word)
+        naming = [programme.id for programme in programmes if stemmed in fold(programme.name)]
+        found = Call.search_text.like(_like_pattern(stemmed), escape="\\")
+        conditions.append(sa.or_(found, Call.programme_id.in_(naming)) if naming else found)
+    return conditions
 
 
 def _sections(now: datetime) -> dict:
@@ -164,7 +164,7 @@ def _sections(now: datetime) -> dict:
 
 
 def _filter_conditions(filters: CallFilters | None, now: datetime) -> list:
-    """The filters SQL can apply; the words of a search are matched on the rows (accents folded)."""
+    """The filters other than words (those need the programmes: :func:`_word_conditions`)."""
     if not filters:
         return []
     conditions = []
@@ -187,9 +187,9 @@ def public_calls(now: datetime | None = None, filters: CallFilters | None = None
     first by default; one past the end shows the last). Drafts are never public and archived calls
     are no longer listed.
 
-    Without words to search, two statements whatever the number of calls: the programmes, then the
-    three sections' pages with their counts (a third, to find the last page, for a page past the end). Words are matched on the published calls that
-    meet the other filters, then paged."""
+    Two statements whatever the number of calls and the filters: the programmes, then the three
+    sections' pages with their counts (a third, to find the last page, for a page past the end). Words
+    are matched in SQL on ``Call.search_text`` (a trigram index on PostgreSQL)."""
     now = now or utcnow()
     pages = pages or {}
     published = Call.state.in_(PUBLISHED)
@@ -202,22 +202,7 @@ def public_calls(now: datetime | None = None, filters: CallFilters | None = None
     ).all()
 
     if filters and filters.words:
-        matched = db.session.scalars(
-            sa.select(Call).where(*conditions).options(selectinload(Call.programme)).order_by(Call.closes_at, Call.id)
-        ).all()
-        matched = [call for call in matched if call_matches(call, filters, now)]
-        by_section = {
-            "closed": [c for c in matched if c.state == CallState.CLOSED or c.closes_at <= now],
-            "open": [c for c in matched if c.state == CallState.OPEN and c.closes_at > now],
-            "upcoming": [c for c in matched if c.state == CallState.SCHEDULED and c.closes_at > now],
-        }
-        by_section["upcoming"].sort(key=lambda c: c.opens_at)
-        by_section["closed"].sort(key=lambda c: c.closes_at, reverse=True)
-        listed = {}
-        for name, calls in by_section.items():
-            page = _page_number(pages.get(name, 1), len(calls), per_page)
-            listed[name] = CallPage(calls[(page - 1) * per_page: page * per_page], page, per_page, len(calls))
-        return PublicCalls(**listed, programmes=programmes)
+        conditions += _word_conditions(filters.words, programmes)
 
     # One statement for the three sections' pages and counts: each published call numbered within its
     # section in the section's order — open ones by deadline, upcoming ones by opening, closed ones the

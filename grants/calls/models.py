@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from grants.database import Money, UTCDateTime, db, enum_type, utcnow
+from grants.formatting import fold
 from grants.lifecycle import checked_transition
 
 
@@ -140,6 +141,9 @@ class Call(db.Model):
     reference_prefix: Mapped[str] = mapped_column(sa.String(8))  # SISA → SISA-2026-0042
     summary: Mapped[str] = mapped_column(sa.String(400), default="")
     description: Mapped[str] = mapped_column(sa.Text, default="")  # Markdown, rendered sanitised
+    # What the public list's words are matched on, in SQL: title, summary and description folded (lower
+    # case, no accents), written on every insert and update by ``_fold_search_text`` below.
+    search_text: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     eligibility_rules: Mapped[str] = mapped_column(sa.Text, default="")
     applicant_kinds: Mapped[ApplicantKinds] = mapped_column(
         enum_type(ApplicantKinds, "applicant_kinds"), default=ApplicantKinds.ORGANISATIONS
@@ -335,3 +339,14 @@ class DirectGrant(db.Model):
     programme_budget = relationship("ProgrammeBudget")
     organisation = relationship("Organisation")
     decided_by = relationship("User")
+
+
+@sa.event.listens_for(Call, "before_insert")
+@sa.event.listens_for(Call, "before_update")
+def _fold_search_text(mapper, connection, call: Call) -> None:
+    call.search_text = search_text_of(call.title, call.summary, call.description)
+
+
+def search_text_of(title: str | None, summary: str | None, description: str | None) -> str:
+    """A call's words as the public search matches them (the migration's backfill uses it too)."""
+    return fold(" ".join((title or "", summary or "", description or "")))

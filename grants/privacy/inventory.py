@@ -182,7 +182,7 @@ INVENTORY: dict[str, Table] = {
         "eligibility_rules", "applicant_kinds", "eligible_legal_forms", "partner_regions", "opens_at",
         "closes_at", "state", "min_grant", "max_grant", "max_share_of_cost", "reminder_offsets_days",
         "blind_review", "show_review_comments", "asks_young_people_count", "disagreement_threshold",
-        "created_at", "published_at", "advance_share", "convention_below_threshold")),
+        "created_at", "published_at", "advance_share", "convention_below_threshold", "search_text")),
     "call_envelopes": Table(None, SETTINGS, Export.NONE, _none("id", "call_id", "section", "amount", "committed", "paid")),
     "call_funders": Table(None, SETTINGS, Export.NONE, _none("id", "call_id", "name", "share")),
     "criteria": Table(None, SETTINGS, Export.NONE, _none(

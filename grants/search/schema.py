@@ -10,7 +10,8 @@ from __future__ import annotations
 # PostgreSQL
 SEARCH_COLUMNS = {("applications", "search_document")}
 SEARCH_INDEXES = {"ix_applications_search_document", "ix_organisations_name_words", "ix_organisations_name_trigrams",
-                  "ix_users_full_name_words", "ix_reviews_comment_words"}
+                  "ix_users_full_name_words", "ix_reviews_comment_words",
+                  "ix_calls_search_text_trigrams"}  # the public call list's words (grants/calls/listing.py)
 # SQLite: the FTS5 tables, each with its shadow tables (<name>_data, _idx, _docsize, _config).
 SEARCH_TABLES = ("applications_search", "organisations_names", "users_names", "reviews_comments")
 

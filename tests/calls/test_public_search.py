@@ -8,9 +8,12 @@ from decimal import Decimal
 
 import pytest
 
+from grants.calls.listing import PAGE_SIZE
+from grants.database import db
 from grants.models import ApplicantKinds, CallState
 from tests.calls.test_public_pages import get_page, section
 from tests.factories import CallFactory, ProgrammeFactory
+from tests.test_query_counts import counted_statements
 
 
 @pytest.fixture
@@ -71,3 +74,41 @@ def test_bad_values_are_said_and_not_applied(client, calls, query):
 def test_odd_keywords_answer(client, calls, query):
     body = get_page(client, "/appels/?" + query)
     assert "<script>alert(1)" not in body
+
+
+def test_a_word_of_the_programme_name_finds_its_calls(client, calls):
+    assert titles(get_page(client, "/appels/?q=internationales")) == {"Jardins solidaires au Sénégal",
+                                                                      "Festival des jardins"}
+    assert titles(get_page(client, "/appels/?q=internationales+festival")) == {"Festival des jardins"}
+
+
+def test_like_wildcards_typed_by_a_visitor_are_characters(client, calls):
+    CallFactory(title="Appel 100% local", summary="Ateliers a_b")
+    assert "Appel 100% local" in get_page(client, "/appels/?q=a_b")
+    assert "Appel 100% local" not in get_page(client, "/appels/?q=axb")
+    assert titles(get_page(client, "/appels/?q=j_rdins")) == set()  # "_" is not "any character"
+
+
+def test_the_words_follow_an_edited_call(client, calls):
+    calls["fradep"].title = "Bourses pour la création d'entreprise"
+    db.session.commit()
+    assert "Aucun appel ne correspond à la recherche." in get_page(client, "/appels/?q=emploi")
+    assert "Bourses pour la création" in get_page(client, "/appels/?q=creation+entreprises")
+
+
+def test_a_search_is_paged_in_sql_with_a_constant_number_of_statements(app, client, calls):
+    app.config["PAGE_CACHE_SECONDS"] = 0
+
+    def statements_for(path: str) -> tuple[int, str]:
+        with counted_statements() as statements:
+            body = get_page(client, path)
+        return len(statements), body
+
+    few, _ = statements_for("/appels/?q=potager")
+    CallFactory.create_batch(PAGE_SIZE + 5, title="Potagers partagés", summary="Jardinage.")
+    db.session.commit()
+    many, body = statements_for("/appels/?q=potager")
+    assert few == many
+    assert body.count("Potagers partagés") == PAGE_SIZE
+    second = get_page(client, "/appels/?q=potager&page_ouverts=2")
+    assert second.count("Potagers partagés") == 5
