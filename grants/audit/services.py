@@ -55,8 +55,9 @@ def record_transition(action: str, subject, from_state, to_state, *, actor=None,
 
 
 def timeline(subject_type: str, subject_id: int) -> list[AuditEvent]:
+    """A subject's events in order, with their actors (a timeline names who did each)."""
     return db.session.scalars(
-        db.select(AuditEvent)
+        db.select(AuditEvent).options(db.joinedload(AuditEvent.actor))
         .where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id)
         .order_by(AuditEvent.occurred_at, AuditEvent.id)
     ).all()

@@ -143,7 +143,7 @@ class Call(db.Model):
     description: Mapped[str] = mapped_column(sa.Text, default="")  # Markdown, rendered sanitised
     # What the public list's words are matched on, in SQL: title, summary and description folded (lower
     # case, no accents), written on every insert and update by ``_fold_search_text`` below.
-    search_text: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    search_text: Mapped[str] = mapped_column(sa.Text, default="", server_default="", deferred=True)  # never shown
     eligibility_rules: Mapped[str] = mapped_column(sa.Text, default="")
     applicant_kinds: Mapped[ApplicantKinds] = mapped_column(
         enum_type(ApplicantKinds, "applicant_kinds"), default=ApplicantKinds.ORGANISATIONS

@@ -14,6 +14,7 @@ from grants.access import Access, acting_user, allow
 from grants.applications import bundles, services
 from grants.applications.forms import CorrectionRequestForm
 from grants.applications.models import Application, ApplicationState
+from grants.applications.policies import managed_application_or_404
 from grants.applications.views.applicant import bp
 from grants.calls.models import Call
 from grants.database import db, utcnow
@@ -38,7 +39,7 @@ def render_dossier(application: Application, form: CorrectionRequestForm | None 
 @bp.get("/gestion/dossiers/<int:application_id>")
 @allow(Access.MANAGER)
 def manage(application_id: int):
-    return render_dossier(db.get_or_404(Application, application_id))
+    return render_dossier(managed_application_or_404(application_id))
 
 
 @bp.post("/gestion/dossiers/<int:application_id>/complements")
