@@ -46,7 +46,9 @@ def test_upgrade_downgrade_upgrade_on_postgresql(pg_app):
         triggers = connection.execute(
             sa.text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname")
         ).scalars().all()
-    assert triggers == ["audit_events_no_update_or_delete", "envelope_movements_no_update_or_delete",
+    assert triggers == ["applications_count_insert_or_delete", "applications_count_update",
+                        "audit_events_no_update_or_delete", "decisions_count_insert_or_delete",
+                        "decisions_count_update", "envelope_movements_no_update_or_delete",
                         "notifications_unread_insert_or_delete", "notifications_unread_update"]
 
 

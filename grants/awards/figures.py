@@ -16,10 +16,15 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from grants.applications.models import Application, ApplicationState
-from grants.awards.models import CommitteeSession, Decision, EnvelopeMovement, MovementKind, Outcome
+from grants.awards.models import (
+    CallApplicationCount,
+    CallDecisionFigures,
+    Decision,
+    EnvelopeLedgerDay,
+    Outcome,
+)
 from grants.calls.models import BudgetSection, Call, CallEnvelope, CallFunder, Programme
-from grants.database import Money, UTCDateTime, db
-from grants.local_time import to_local
+from grants.database import Money, db
 from grants.organisations.models import Applicant
 
 ZERO = Decimal("0.00")
@@ -151,7 +156,9 @@ def funder_figures(funders: list[CallFunder], envelope: Decimal, committed: Deci
 
 
 def _figures_by_call(calls: list[Call], call_filter) -> dict[int, CallFigures]:
-    """Envelopes, application states, decision outcomes and funders of the selected calls: four queries."""
+    """Envelopes, application states, decision outcomes and funders of the selected calls: four
+    queries, each reading the counters kept as the data change (a few rows per call), never the
+    applications or the decisions themselves."""
     by_call = {call.id: CallFigures(call) for call in calls}
     for envelope in db.session.scalars(
         db.select(CallEnvelope).join(Call).where(call_filter).order_by(CallEnvelope.call_id, CallEnvelope.section)
@@ -159,23 +166,23 @@ def _figures_by_call(calls: list[Call], call_filter) -> dict[int, CallFigures]:
         by_call[envelope.call_id].sections.append(
             SectionFigures(envelope.section, envelope.amount, envelope.committed, envelope.paid))
     for call_id, state, count in db.session.execute(
-        db.select(Application.call_id, Application.state, sa.func.count())
-        .join(Call, Application.call_id == Call.id).where(call_filter).group_by(Application.call_id, Application.state)
+        db.select(CallApplicationCount.call_id, CallApplicationCount.state, CallApplicationCount.applications)
+        .join(Call, CallApplicationCount.call_id == Call.id)
+        .where(call_filter, CallApplicationCount.applications > 0)
     ):
-        by_call[call_id].states[state] = count
+        by_call[call_id].states[ApplicationState(state)] = count
     closure: dict[tuple[int, BudgetSection], tuple[Decimal, Decimal]] = {}
     for call_id, outcome, section, count, released, to_recover in db.session.execute(
-        db.select(Application.call_id, Decision.outcome, Decision.section, sa.func.count(),
-                  sa.func.sum(Decision.released), sa.func.sum(Decision.recovery_due))
-        .join(Application, Decision.application_id == Application.id).join(Call, Application.call_id == Call.id)
-        .where(call_filter, Decision.cancelled_at.is_(None))
-        .group_by(Application.call_id, Decision.outcome, Decision.section)
+        db.select(CallDecisionFigures.call_id, CallDecisionFigures.outcome, CallDecisionFigures.section,
+                  CallDecisionFigures.decisions, CallDecisionFigures.released, CallDecisionFigures.recovery_due)
+        .join(Call, CallDecisionFigures.call_id == Call.id)
+        .where(call_filter, CallDecisionFigures.decisions > 0)
     ):
         outcomes = by_call[call_id].outcomes
-        outcomes[outcome] = outcomes.get(outcome, 0) + count
-        if section is not None:
-            before = closure.get((call_id, section), (ZERO, ZERO))
-            closure[(call_id, section)] = (before[0] + released, before[1] + to_recover)
+        outcomes[Outcome(outcome)] = outcomes.get(Outcome(outcome), 0) + count
+        if section:
+            before = closure.get((call_id, BudgetSection(section)), (ZERO, ZERO))
+            closure[(call_id, BudgetSection(section))] = (before[0] + released, before[1] + to_recover)
     for call_id, figures in by_call.items():
         figures.sections = [replace(line, released=closure.get((call_id, line.section), (ZERO, ZERO))[0],
                                     to_recover=closure.get((call_id, line.section), (ZERO, ZERO))[1])
@@ -190,51 +197,25 @@ def _figures_by_call(calls: list[Call], call_filter) -> dict[int, CallFigures]:
     return by_call
 
 
-def _hour_of(column):
-    """The UTC hour an instant falls in, computed by the database. Paris is a whole number of hours
-    from UTC, so an hour belongs to exactly one Paris day."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return sa.func.date_trunc("hour", column, type_=UTCDateTime())
-    return sa.func.strftime("%Y-%m-%d %H:00:00", column, type_=UTCDateTime())
-
-
 def consumption(call_filter) -> list[ConsumptionPoint]:
-    """Cumulative committed and paid, day by day (Paris days), from the ledger of the selected calls.
+    """Cumulative committed and paid, day by day (local days), from the ledger of the selected calls.
 
-    A commitment counts on the day of its decision (the committee's date when a committee took it), a
-    change of amount on the day it was recorded, a payment on its payment date but never before its
-    decision's day: a payment typed with an earlier date (a ledger filled in after the fact) would draw
-    more paid than committed, and no euro is paid before it is committed. So the paid line never rises
-    above the committed one. One query, which sums the ledger by kind and dates in the database (hours
-    for instants): the page costs the same whatever the number of movements."""
-    daily: dict[date, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    recorded, decided = _hour_of(EnvelopeMovement.created_at), _hour_of(Decision.decided_at)
-    for kind, amount, recorded_hour, effective_on, held_on, decided_hour in db.session.execute(
-        db.select(EnvelopeMovement.kind, sa.func.sum(EnvelopeMovement.amount, type_=Money()), recorded,
-                  EnvelopeMovement.effective_on, CommitteeSession.held_on, decided)
-        .join(CallEnvelope, EnvelopeMovement.envelope_id == CallEnvelope.id)
-        .join(Call, CallEnvelope.call_id == Call.id)
-        .outerjoin(Decision, EnvelopeMovement.decision_id == Decision.id)
-        .outerjoin(CommitteeSession, Decision.committee_session_id == CommitteeSession.id)
-        .where(call_filter)
-        .group_by(EnvelopeMovement.kind, recorded, EnvelopeMovement.effective_on, CommitteeSession.held_on, decided)
-    ):
-        recorded_on = to_local(recorded_hour).date()
-        decided_on = held_on or (to_local(decided_hour).date() if decided_hour is not None else recorded_on)
-        if kind == MovementKind.COMMITMENT:
-            daily[decided_on][0] += amount
-        elif kind == MovementKind.INCREASE:
-            daily[recorded_on][0] += amount
-        elif kind in (MovementKind.DECREASE, MovementKind.CANCELLATION):
-            daily[recorded_on][0] -= amount
-        elif kind == MovementKind.PAYMENT:
-            daily[max(effective_on or recorded_on, decided_on)][1] += amount
-        else:
-            daily[effective_on or recorded_on][1] -= amount
+    Reads the ledger's day summary (:class:`EnvelopeLedgerDay`, written with each movement on the
+    day the chart shows it: see :func:`grants.awards.services.chart_day`), summed over the selected
+    envelopes by the database: one query, one row per day that moved, whatever the number of
+    movements."""
     points, committed, paid = [], ZERO, ZERO
-    for day in sorted(daily):
-        committed += daily[day][0]
-        paid += daily[day][1]
+    for day, committed_in, decommitted, paid_in, recovered in db.session.execute(
+        db.select(EnvelopeLedgerDay.day, sa.func.sum(EnvelopeLedgerDay.committed, type_=Money()),
+                  sa.func.sum(EnvelopeLedgerDay.decommitted, type_=Money()),
+                  sa.func.sum(EnvelopeLedgerDay.paid, type_=Money()),
+                  sa.func.sum(EnvelopeLedgerDay.recovered, type_=Money()))
+        .join(CallEnvelope, EnvelopeLedgerDay.envelope_id == CallEnvelope.id)
+        .join(Call, CallEnvelope.call_id == Call.id)
+        .where(call_filter).group_by(EnvelopeLedgerDay.day).order_by(EnvelopeLedgerDay.day)
+    ):
+        committed += committed_in - decommitted
+        paid += paid_in - recovered
         points.append(ConsumptionPoint(day, committed, paid))
     return points
 

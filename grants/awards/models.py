@@ -130,3 +130,61 @@ class EnvelopeMovement(db.Model):
     envelope = relationship("CallEnvelope")
     decision = relationship("Decision")
     actor = relationship("User")
+
+
+# --- What the envelope dashboard reads --------------------------------------------------------
+# Kept as the data change, so that the dashboard reads a few rows per call and per day, never the
+# applications, the decisions or the ledger themselves: the first two tables by database triggers
+# on ``applications`` and ``decisions`` (every way rows are written counts: the ORM, bulk UPDATEs,
+# COPY), the third by :func:`grants.awards.services._move`, the ledger's only writer, in the same
+# transaction as its movement. ``flask awards verify-ledger`` proves all three equal a recount.
+
+
+class CallApplicationCount(db.Model):
+    """How many applications of a call are in one state (triggers of migration e3a8c1d5f702)."""
+
+    __tablename__ = "call_application_counts"
+    __table_args__ = (sa.CheckConstraint("applications >= 0", name="applications_not_negative"),)
+
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    applications: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class CallDecisionFigures(db.Model):
+    """A call's decisions still in force (not cancelled) of one outcome and budget section: how many,
+    and what they released to the envelope and have still to recover (triggers of migration
+    e3a8c1d5f702). ``section`` is '' for refusals and the waiting list: a primary key holds no NULL."""
+
+    __tablename__ = "call_decision_figures"
+    __table_args__ = (
+        sa.CheckConstraint("decisions >= 0", name="decisions_not_negative"),
+        sa.CheckConstraint("released >= 0 AND recovery_due >= 0", name="sums_not_negative"),
+    )
+
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True)
+    outcome: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    section: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
+    decisions: Mapped[int] = mapped_column(default=0, server_default="0")
+    released: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"), server_default="0")
+    recovery_due: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"), server_default="0")
+
+
+class EnvelopeLedgerDay(db.Model):
+    """The envelope ledger summed by local day: what was committed (awards, increases), decommitted
+    (decreases, cancellations), paid and recovered that day, each on the day the consumption chart
+    shows it (see :func:`grants.awards.services.chart_day`). Written by ``_move`` with its movement."""
+
+    __tablename__ = "envelope_ledger_days"
+    __table_args__ = (
+        sa.CheckConstraint("committed >= 0 AND decommitted >= 0 AND paid >= 0 AND recovered >= 0",
+                           name="sums_not_negative"),
+    )
+
+    envelope_id: Mapped[int] = mapped_column(sa.ForeignKey("call_envelopes.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    committed: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"), server_default="0")
+    decommitted: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"), server_default="0")
+    paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"), server_default="0")
+    recovered: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"), server_default="0")

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -34,9 +35,19 @@ from grants.applications.models import Application, ApplicationState
 from grants.audit.models import AuditEvent
 from grants.audit.services import record_event, record_transition
 from grants.audit.services import timeline as audit_timeline
-from grants.awards.models import Decision, EnvelopeMovement, MovementKind, Outcome, PaymentTranche
+from grants.awards.models import (
+    CallApplicationCount,
+    CallDecisionFigures,
+    CommitteeSession,
+    Decision,
+    EnvelopeLedgerDay,
+    EnvelopeMovement,
+    MovementKind,
+    Outcome,
+    PaymentTranche,
+)
 from grants.calls.models import BudgetSection, CallEnvelope
-from grants.database import db, to_money, utcnow
+from grants.database import Money, UTCDateTime, db, to_money, utcnow
 from grants.errors import DomainError
 from grants.formatting import local_date, money
 from grants.local_time import local_today, to_local
@@ -202,9 +213,48 @@ def _move(envelope: CallEnvelope, decision: Decision, kind: MovementKind, amount
         raise DomainError(_("L'enveloppe refuse ce mouvement : engagé %(committed)s, versé %(paid)s.",
                             committed=money(envelope.committed), paid=money(envelope.paid)), field="amount")
     movement = EnvelopeMovement(envelope_id=envelope.id, decision_id=decision.id, kind=kind, tranche=tranche,
-                                amount=amount, effective_on=effective_on, reason=reason, actor_id=actor.id)
+                                amount=amount, effective_on=effective_on, reason=reason, actor_id=actor.id,
+                                created_at=utcnow())
     db.session.add(movement)
+    _add_to_ledger_day(envelope.id, chart_day(kind, movement.created_at, effective_on, decided_on(decision)),
+                       kind, amount)
     return movement
+
+
+# The column of the day summary (:class:`EnvelopeLedgerDay`) each kind of movement adds to.
+DAY_COLUMN = {MovementKind.COMMITMENT: "committed", MovementKind.INCREASE: "committed",
+              MovementKind.DECREASE: "decommitted", MovementKind.CANCELLATION: "decommitted",
+              MovementKind.PAYMENT: "paid", MovementKind.RECOVERY: "recovered"}
+_UPSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def chart_day(kind: MovementKind, created_at: datetime, effective_on: date | None, decided_on: date | None) -> date:
+    """The local day on which a movement counts in the consumption over time: an award on its
+    decision's day, a change of amount on the day it was recorded, a payment on its payment date but
+    never before its decision's day (a payment typed with an earlier date, a ledger filled in after
+    the fact, would draw more paid than committed: no euro is paid before it is committed), a
+    recovery on its date. So the paid line never rises above the committed one."""
+    recorded_on = local_today(created_at)
+    decided_on = decided_on or recorded_on
+    if kind == MovementKind.COMMITMENT:
+        return decided_on
+    if kind == MovementKind.PAYMENT:
+        return max(effective_on or recorded_on, decided_on)
+    if kind == MovementKind.RECOVERY:
+        return effective_on or recorded_on
+    return recorded_on
+
+
+def _add_to_ledger_day(envelope_id: int, day: date, kind: MovementKind, amount: Decimal) -> None:
+    """Add a movement to its envelope's day (one upsert; the envelope's row is already locked by the
+    movement's conditional UPDATE, so two movements of one envelope never race here)."""
+    column = DAY_COLUMN[kind]
+    upsert = _UPSERT[db.session.get_bind().dialect.name](EnvelopeLedgerDay)
+    db.session.execute(
+        upsert.values(envelope_id=envelope_id, day=day, **{column: amount})
+        .on_conflict_do_update(index_elements=[EnvelopeLedgerDay.envelope_id, EnvelopeLedgerDay.day],
+                               set_={column: getattr(EnvelopeLedgerDay, column) + upsert.excluded[column]})
+    )
 
 
 def _change_decision(decision: Decision, *, amount_delta: Decimal = ZERO, paid_delta: Decimal = ZERO,
@@ -664,3 +714,97 @@ def verify_ledger() -> None:
     found = ledger_discrepancies()
     if found:
         raise LedgerInconsistent(found)
+
+
+# --- What the dashboard reads, against a recount -----------------------------------------------
+
+
+def _hour_of(column):
+    """The UTC hour an instant falls in, computed by the database. The service's zone is a whole
+    number of hours from UTC, so an hour belongs to exactly one local day."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sa.func.date_trunc("hour", column, type_=UTCDateTime())
+    return sa.func.strftime("%Y-%m-%d %H:00:00", column, type_=UTCDateTime())
+
+
+def ledger_days_recount() -> dict[tuple[int, date], dict[str, Decimal]]:
+    """The day summary recomputed from the ledger: (envelope id, day) → the four sums of the day. One
+    query, summing the movements by kind and dates (hours for instants) in the database."""
+    days: dict[tuple[int, date], dict[str, Decimal]] = defaultdict(lambda: dict.fromkeys(DAY_COLUMN.values(), ZERO))
+    recorded, decided = _hour_of(EnvelopeMovement.created_at), _hour_of(Decision.decided_at)
+    for envelope_id, kind, amount, recorded_hour, effective_on, held_on, decided_hour in db.session.execute(
+        db.select(EnvelopeMovement.envelope_id, EnvelopeMovement.kind,
+                  sa.func.sum(EnvelopeMovement.amount, type_=Money()), recorded, EnvelopeMovement.effective_on,
+                  CommitteeSession.held_on, decided)
+        .outerjoin(Decision, EnvelopeMovement.decision_id == Decision.id)
+        .outerjoin(CommitteeSession, Decision.committee_session_id == CommitteeSession.id)
+        .group_by(EnvelopeMovement.envelope_id, EnvelopeMovement.kind, recorded, EnvelopeMovement.effective_on,
+                  CommitteeSession.held_on, decided)
+    ):
+        decided_day = held_on or (local_today(decided_hour) if decided_hour is not None else None)
+        day = chart_day(kind, recorded_hour, effective_on, decided_day)
+        days[(envelope_id, day)][DAY_COLUMN[kind]] += amount
+    return days
+
+
+def rebuild_ledger_days() -> int:
+    """Write the day summary again from the ledger (for a ledger loaded past the services, such as the
+    bench's COPY, or the demo's backdated seed); returns the number of days. Flushes; the caller commits."""
+    days = ledger_days_recount()
+    db.session.execute(sa.delete(EnvelopeLedgerDay))
+    if days:
+        db.session.execute(sa.insert(EnvelopeLedgerDay), [
+            {"envelope_id": envelope_id, "day": day, **sums} for (envelope_id, day), sums in sorted(days.items())])
+    return len(days)
+
+
+def dashboard_discrepancies() -> list[Discrepancy]:
+    """Every counter or day sum the dashboard reads that differs from a recount: applications by call
+    and state, decisions in force by call, outcome and section (count, released, recovery due), and
+    the ledger by envelope and day. Six aggregate queries; empty when sound. ``stored`` is the
+    counter, ``ledger`` the recount."""
+    found = []
+
+    def compare(subject, stored: dict, recount: dict) -> None:
+        for key in sorted(set(stored) | set(recount), key=str):
+            for figure in sorted(set(stored.get(key, {})) | set(recount.get(key, {}))):
+                kept, counted = stored.get(key, {}).get(figure, 0), recount.get(key, {}).get(figure, 0)
+                if kept != counted:
+                    found.append(Discrepancy(subject, key[0], " ".join(map(str, (*key[1:], figure))),
+                                             Decimal(kept), Decimal(counted)))
+
+    stored, recount = defaultdict(dict), defaultdict(dict)
+    for call_id, state, applications in db.session.execute(
+        db.select(CallApplicationCount.call_id, CallApplicationCount.state, CallApplicationCount.applications)
+        .where(CallApplicationCount.applications != 0)
+    ):
+        stored[(call_id, state)]["applications"] = applications
+    for call_id, state, applications in db.session.execute(
+        db.select(Application.call_id, Application.state, sa.func.count()).group_by(Application.call_id, Application.state)
+    ):
+        recount[(call_id, state.value)]["applications"] = applications
+    compare("call", stored, recount)
+
+    stored, recount = defaultdict(dict), defaultdict(dict)
+    for call_id, outcome, section, decisions, released, recovery_due in db.session.execute(
+        db.select(CallDecisionFigures.call_id, CallDecisionFigures.outcome, CallDecisionFigures.section,
+                  CallDecisionFigures.decisions, CallDecisionFigures.released, CallDecisionFigures.recovery_due)
+        .where(sa.or_(CallDecisionFigures.decisions != 0, CallDecisionFigures.released != 0,
+                      CallDecisionFigures.recovery_due != 0))
+    ):
+        stored[(call_id, outcome, section or "-")] = {"decisions": decisions, "released": released,
+                                                      "recovery_due": recovery_due}
+    for call_id, outcome, section, decisions, released, recovery_due in db.session.execute(
+        db.select(Application.call_id, Decision.outcome, Decision.section, sa.func.count(),
+                  sa.func.sum(Decision.released, type_=Money()), sa.func.sum(Decision.recovery_due, type_=Money()))
+        .join(Application, Decision.application_id == Application.id).where(Decision.cancelled_at.is_(None))
+        .group_by(Application.call_id, Decision.outcome, Decision.section)
+    ):
+        recount[(call_id, outcome.value, section.value if section else "-")] = {
+            "decisions": decisions, "released": released, "recovery_due": recovery_due}
+    compare("call", stored, recount)
+
+    stored = {(row.envelope_id, row.day): {column: getattr(row, column) for column in DAY_COLUMN.values()}
+              for row in db.session.scalars(db.select(EnvelopeLedgerDay))}
+    compare("envelope", stored, ledger_days_recount())
+    return found

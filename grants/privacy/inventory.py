@@ -256,6 +256,12 @@ INVENTORY: dict[str, Table] = {
     "envelope_movements": Table("awards", ARCHIVES, Export.BY_PERSON, {
         **_none("id", "envelope_id", "decision_id", "kind", "tranche", "amount", "effective_on", "created_at"),
         "reason": TX, "actor_id": P}),
+    # Counters and sums the envelope dashboard reads (grants/awards/models.py): no row names anyone.
+    "call_application_counts": Table(None, SETTINGS, Export.NONE, _none("call_id", "state", "applications")),
+    "call_decision_figures": Table(None, SETTINGS, Export.NONE, _none(
+        "call_id", "outcome", "section", "decisions", "released", "recovery_due")),
+    "envelope_ledger_days": Table(None, SETTINGS, Export.NONE, _none(
+        "envelope_id", "day", "committed", "decommitted", "paid", "recovered")),
     # -- notifications ----------------------------------------------------------------------------
     "notifications": Table("notifications", "notifications", Export.BY_PERSON, {
         **_none("id", "event", "dedup_key", "status", "attempts", "created_at", "sent_at", "claimed_at",
