@@ -174,11 +174,12 @@ def measure(app, world: World, page: str, token: str) -> tuple[int, list[str]]:
         app.config["PAGE_CACHE_SECONDS"] = 0  # the page rendered, not served from the page cache
         client = app.test_client()
         request = lambda: client.get("/appels/")  # noqa: E731
-    elif page in ("manager_application", "ranking", "envelopes", "manager_list", "screening"):
+    elif page in ("manager_application", "ranking", "envelopes", "call_envelope", "manager_list", "screening"):
         client = signed_in(app, world.manager)
         path = {"manager_application": f"/gestion/dossiers/{world.under_review[0].id}",
                 "ranking": f"/gestion/appels/{world.review_call.id}/classement",
                 "envelopes": "/gestion/enveloppes",
+                "call_envelope": f"/gestion/appels/{world.review_call.id}/enveloppe",
                 "manager_list": f"/gestion/appels/{world.review_call.id}/dossiers",
                 "screening": f"/gestion/appels/{world.review_call.id}/recevabilite"}[page]
         request = lambda: client.get(path)  # noqa: E731
@@ -243,6 +244,7 @@ PAGES = [
     "reviewer_desk",
     "ranking",
     "envelopes",
+    "call_envelope",
     "manager_list",
     "screening",
     "draft_save",

@@ -9,7 +9,11 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from grants.awards.services import dashboard_discrepancies, ledger_discrepancies, rebuild_ledger_days
+from grants.awards.services import (
+    dashboard_discrepancies,
+    ledger_discrepancies,
+    rebuild_ledger_days,
+)
 from grants.database import db
 
 awards_cli = AppGroup("awards", help="Décisions et grand livre des enveloppes.")

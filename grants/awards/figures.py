@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask_sqlalchemy.pagination import Pagination
 
 from grants.applications.models import Application, ApplicationState
 from grants.awards.models import (
@@ -248,32 +249,46 @@ class AwardRow:
     applicant_name: str
 
 
+# The decisions of a call are listed by pages: a call of 10,000 dossiers has thousands.
+DECISIONS_PAGE_SIZE = 50
+
+
 @dataclass
 class CallDashboard:
     figures: CallFigures
     consumption: list[ConsumptionPoint]
     awards: list[AwardRow]
+    pages: Pagination
 
 
-def call_dashboard(call: Call) -> CallDashboard:
-    """One call's figures, consumption and its decisions (with applicants): seven queries."""
+def call_dashboard(call: Call, *, page: int = 1) -> CallDashboard:
+    """One call's figures, consumption and a page of its decisions (with applicants): eight queries,
+    whatever the number of its dossiers, decisions or movements."""
     call_filter = Call.id == call.id
     figures = _figures_by_call([call], call_filter)[call.id]
-    return CallDashboard(figures=figures, consumption=consumption(call_filter), awards=decision_rows(call.id))
+    pages = decision_page(call.id, page=page)
+    return CallDashboard(figures=figures, consumption=consumption(call_filter), pages=pages,
+                         awards=[AwardRow(decision, decision.application.reference, decision.application.title,
+                                          decision.application.applicant.display_name) for decision in pages.items])
 
 
-def decision_rows(call_id: int) -> list[AwardRow]:
-    """The call's decisions with their application and applicant, in one query."""
-    rows = db.session.execute(
-        db.select(Decision, Application)
+def decision_page(call_id: int, *, page: int = 1, per_page: int = DECISIONS_PAGE_SIZE) -> Pagination:
+    """A page of the call's decisions with their application and applicant (a count and one query),
+    by outcome then reference; past the last page, the last page."""
+    query = (
+        db.select(Decision)
         .join(Application, Decision.application_id == Application.id)
         .where(Application.call_id == call_id)
-        .options(sa.orm.joinedload(Application.applicant).joinedload(Applicant.organisation),
-                 sa.orm.joinedload(Application.applicant).joinedload(Applicant.person))
-        .order_by(Decision.outcome, Application.reference)
-    ).unique().all()
-    return [AwardRow(decision, application.reference, application.title, application.applicant.display_name)
-            for decision, application in rows]
+        .options(sa.orm.contains_eager(Decision.application).joinedload(Application.applicant)
+                 .joinedload(Applicant.organisation),
+                 sa.orm.contains_eager(Decision.application).joinedload(Application.applicant)
+                 .joinedload(Applicant.person))
+        .order_by(Decision.outcome, Application.reference, Decision.id)
+    )
+    pages = db.paginate(query, page=page, per_page=per_page, error_out=False)
+    if not pages.items and pages.page > 1 and pages.total:
+        pages = db.paginate(query, page=pages.pages, per_page=per_page, error_out=False)
+    return pages
 
 
 # --- Chart geometry ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Property: whatever sequence of awards, amendments, cancellations, payments and recoveries, the
-stored figures equal the ledger's sums, the database's checks hold, and a simple model agrees."""
+stored figures equal the ledger's sums, the database's checks hold, and a simple model agrees; and what
+the envelope dashboard reads (counters by call, the ledger by day) equals a recount."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grants.awards import closure, services
+from grants.awards import closure, figures, services
 from grants.database import db
 from grants.errors import DomainError
 from grants.local_time import local_today
@@ -84,7 +85,13 @@ def test_the_ledger_always_matches_the_figures(app, steps):
         except DomainError:
             db.session.rollback()
         assert services.ledger_discrepancies() == []
+        # What the dashboard reads (counters by call, the ledger by day) equals a recount, and the
+        # consumption chart ends on the envelope's figures.
+        assert services.dashboard_discrepancies() == []
         stored = db.session.get(CallEnvelope, envelope.id)
+        points = figures.call_dashboard(call).consumption
+        assert (points[-1].committed, points[-1].paid) == (stored.committed, stored.paid) if points else \
+            (stored.committed, stored.paid) == (0, 0)
         assert Decimal(0) <= stored.paid <= stored.committed <= stored.amount
         assert stored.committed == sum(model_committed.values())
         assert stored.paid == sum(model_paid.values())

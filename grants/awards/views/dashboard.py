@@ -11,7 +11,7 @@ from grants.awards import exports, figures
 from grants.awards.views.decisions import bp
 from grants.calls.models import Call, Programme
 from grants.database import db, utcnow
-from grants.form_fields import record_id, year_number
+from grants.form_fields import page_number, record_id, year_number
 from grants.local_time import budget_year, to_local
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -55,7 +55,7 @@ def dashboard():
 @allow(Access.MANAGER)
 def call_envelope(call_id: int):
     call = db.get_or_404(Call, call_id)
-    board = figures.call_dashboard(call)
+    board = figures.call_dashboard(call, page=request.args.get("page", 1, type=page_number))
     total = board.figures.total
     return render_template(
         "awards/call_envelope.html",
