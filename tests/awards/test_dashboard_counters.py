@@ -189,3 +189,22 @@ def test_the_demo_seed_leaves_the_dashboard_equal_to_a_recount(app):
         board = figures.call_dashboard(call)
         assert (board.consumption[-1].committed, board.consumption[-1].paid) == (
             board.figures.total.committed, board.figures.total.paid)
+
+
+def test_the_pages_rendered_once_per_set_of_figures_show_every_change(app, call, manager, login_as):
+    """The views keep the body of each page per set of figures: a new award, a page of decisions or
+    another language shows at once."""
+    client = login_as(manager)
+    year = db.session.get(Call, call.id).year
+    first = under_review(call, Decimal("3000.00"))
+    db.session.commit()
+    before = client.get(f"/gestion/enveloppes?annee={year}").get_data(as_text=True)
+    assert client.get(f"/gestion/enveloppes?annee={year}").get_data(as_text=True) == before
+    call_page = client.get(f"/gestion/appels/{call.id}/enveloppe").get_data(as_text=True)
+    amount = "2\u202f345,00"  # as Babel writes it in French
+    assert amount not in before and amount not in call_page
+
+    services.award_grant(first, amount=Decimal("2345.00"), section=OPERATING, actor=manager)
+    db.session.commit()
+    assert amount in client.get(f"/gestion/enveloppes?annee={year}").get_data(as_text=True)
+    assert amount in client.get(f"/gestion/appels/{call.id}/enveloppe").get_data(as_text=True)
