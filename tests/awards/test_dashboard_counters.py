@@ -89,8 +89,8 @@ def test_decision_figures_follow_awards_refusals_the_waiting_list_cancellation_a
 
 
 def test_the_day_summary_puts_each_movement_on_the_day_the_chart_shows_it(app, call, manager):
-    """An award on its committee's date; a payment dated before its decision on the decision's day;
-    a change of amount on the day it is recorded; a recovery on its date."""
+    """An award on its committee's date; a payment and a recovery on their dates; a change of amount on
+    the day it is recorded."""
     held_on = date.today() - timedelta(days=3)
     session = CommitteeSession(call_id=call.id, held_on=held_on, confirmed_by_id=manager.id)
     db.session.add(session)
@@ -98,21 +98,23 @@ def test_the_day_summary_puts_each_movement_on_the_day_the_chart_shows_it(app, c
     decision = services.award_grant(application, amount=Decimal("2000.00"), section=OPERATING, actor=manager,
                                     committee_session=session)
     services.record_payment(decision, amount=Decimal("400.00"), tranche="advance", actor=manager,
-                            paid_on=held_on - timedelta(days=10))
+                            paid_on=held_on + timedelta(days=1))
     services.amend(decision, amount=Decimal("1800.00"), actor=manager, reason="Révision")
     services.record_recovery(decision, amount=Decimal("100.00"), actor=manager, reason="Trop-perçu",
-                             recovered_on=held_on + timedelta(days=1))
+                             recovered_on=held_on + timedelta(days=2))
     db.session.commit()
     envelope = call.envelope_for(OPERATING)
     days = {(row.day, row.committed, row.decommitted, row.paid, row.recovered) for row in db.session.scalars(
         sa.select(EnvelopeLedgerDay).where(EnvelopeLedgerDay.envelope_id == envelope.id))}
     today = local_today()
-    assert days == {(held_on, Decimal("2000.00"), 0, Decimal("400.00"), 0),
-                    (held_on + timedelta(days=1), 0, 0, 0, Decimal("100.00")),
+    assert days == {(held_on, Decimal("2000.00"), 0, 0, 0),
+                    (held_on + timedelta(days=1), 0, 0, Decimal("400.00"), 0),
+                    (held_on + timedelta(days=2), 0, 0, 0, Decimal("100.00")),
                     (today, 0, Decimal("200.00"), 0, 0)}
     assert [(p.day, p.committed, p.paid) for p in figures.call_dashboard(call).consumption] == [
-        (held_on, Decimal("2000.00"), Decimal("400.00")),
-        (held_on + timedelta(days=1), Decimal("2000.00"), Decimal("300.00")),
+        (held_on, Decimal("2000.00"), Decimal("0.00")),
+        (held_on + timedelta(days=1), Decimal("2000.00"), Decimal("400.00")),
+        (held_on + timedelta(days=2), Decimal("2000.00"), Decimal("300.00")),
         (today, Decimal("1800.00"), Decimal("300.00"))]
     assert services.dashboard_discrepancies() == []
 
@@ -208,3 +210,38 @@ def test_the_pages_rendered_once_per_set_of_figures_show_every_change(app, call,
     db.session.commit()
     assert amount in client.get(f"/gestion/enveloppes?annee={year}").get_data(as_text=True)
     assert amount in client.get(f"/gestion/appels/{call.id}/enveloppe").get_data(as_text=True)
+
+
+def test_the_migration_counts_and_sums_the_rows_already_there(app, call, manager):
+    """Revision e3a8c1d5f702 down and up again on a database holding dossiers, decisions and a ledger:
+    the counters and the day summary it writes are those the triggers and ``_move`` kept."""
+    from flask_migrate import downgrade, upgrade
+
+    from tests.conftest import MIGRATIONS
+
+    held_on = date.today() - timedelta(days=2)
+    session = CommitteeSession(call_id=call.id, held_on=held_on, confirmed_by_id=manager.id)
+    db.session.add(session)
+    awarded, refused, waiting = (under_review(call, Decimal("3000.00")) for _ in range(3))
+    ApplicationFactory(call=call)
+    decision = services.award_grant(awarded, amount=Decimal("2000.00"), section=OPERATING, actor=manager,
+                                    committee_session=session)
+    services.record_payment(decision, amount=Decimal("500.00"), tranche="advance", actor=manager, paid_on=date.today())
+    services.reject_application(refused, reason="Hors critères", actor=manager)
+    services.waitlist_application(waiting, actor=manager)
+    db.session.commit()
+
+    def snapshot():
+        """The three tables' rows (a state's count that went back to 0 is a row of the triggers only)."""
+        with db.engine.connect() as connection:
+            return [sorted(connection.execute(sa.text(query)).all()) for query in (
+                "SELECT * FROM call_application_counts WHERE applications <> 0",
+                "SELECT * FROM call_decision_figures", "SELECT * FROM envelope_ledger_days")]
+
+    before = snapshot()
+    assert all(before)
+    db.session.remove()
+    downgrade(directory=MIGRATIONS, revision="c3a8e1f07b52")
+    upgrade(directory=MIGRATIONS)
+    assert snapshot() == before
+    assert services.dashboard_discrepancies() == []
