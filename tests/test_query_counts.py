@@ -281,15 +281,15 @@ def test_the_count_sees_a_query_per_row(app, monkeypatch):
     import grants.reviews.views.desk as desk_views
     from grants.applications.models import Application
 
-    listed = desk_views.reviewer_assignments
+    listed = desk_views.desk_page
 
     def one_query_per_row(reviewer, *args, **kwargs):
-        rows = listed(reviewer, *args, **kwargs)
-        for row in rows:
+        page = listed(reviewer, *args, **kwargs)
+        for row in page.rows:
             db.session.execute(sa.select(Application.id).where(Application.reference == row.reference)).all()
-        return rows
+        return page
 
-    monkeypatch.setattr(desk_views, "reviewer_assignments", one_query_per_row)
+    monkeypatch.setattr(desk_views, "desk_page", one_query_per_row)
     small, large = statements_small_and_large(app, "reviewer_desk")
     assert len(large) == len(small) + LARGE - SMALL
 

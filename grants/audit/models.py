@@ -17,11 +17,16 @@ class AuditEvent(db.Model):
     """
 
     __tablename__ = "audit_events"
-    __table_args__ = (sa.Index("ix_audit_events_subject", "subject_type", "subject_id", "occurred_at"),)
+    __table_args__ = (
+        sa.Index("ix_audit_events_subject", "subject_type", "subject_id", "occurred_at"),
+        # The log's pages, newest first, whole or of one action (keyset pagination, grants.keyset).
+        sa.Index("ix_audit_events_occurred", "occurred_at", "id"),
+        sa.Index("ix_audit_events_action_occurred", "action", "occurred_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    action: Mapped[str] = mapped_column(sa.String(60), index=True)  # "auth.login", "application.submitted"
+    action: Mapped[str] = mapped_column(sa.String(60))  # "auth.login", "application.submitted"
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     subject_type: Mapped[str | None] = mapped_column(sa.String(40))
     subject_id: Mapped[int | None]

@@ -9,6 +9,7 @@ from flask import has_request_context, request
 
 from grants.audit.models import AuditEvent, AuditEventOrigin
 from grants.database import db, utcnow
+from grants.keyset import PER_PAGE, Page, TimeKey, newest_first
 
 
 def subject_type_of(subject) -> str:
@@ -63,12 +64,18 @@ def timeline(subject_type: str, subject_id: int) -> list[AuditEvent]:
     ).all()
 
 
-def search_events(*, action: str | None = None, page: int = 1, per_page: int = 50):
-    """One page of the audit log, newest first, and whether there is a next page."""
-    query = db.select(AuditEvent).options(db.joinedload(AuditEvent.actor)).order_by(
-        AuditEvent.occurred_at.desc(), AuditEvent.id.desc()
-    )
+def search_events(*, action: str | None = None, before: TimeKey | None = None, after: TimeKey | None = None,
+                  per_page: int = PER_PAGE) -> Page:
+    """One page of the audit log, newest first: the first, the one older than ``before`` or the one
+    newer than ``after`` (keyset pagination, grants.keyset). One statement reading at most a page and one
+    row through ix_audit_events_occurred_at (ix_audit_events_action_occurred_at with an action), however
+    long the log: no OFFSET, no count."""
+    query = db.select(AuditEvent).options(db.joinedload(AuditEvent.actor))
     if action:
         query = query.where(AuditEvent.action == action)
-    rows = db.session.scalars(query.offset((page - 1) * per_page).limit(per_page + 1)).all()
-    return rows[:per_page], len(rows) > per_page
+    return newest_first(query, AuditEvent.occurred_at, AuditEvent.id, event_key,
+                        before=before, after=after, per_page=per_page)
+
+
+def event_key(event: AuditEvent) -> TimeKey:
+    return TimeKey(event.occurred_at, event.id)

@@ -6,13 +6,13 @@ blueprint keeps the name ``audit`` and the address ``/admin/journal/``."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask_babel import lazy_gettext as _l
 
 from grants.access import Access, allow
 from grants.audit.services import search_events
-from grants.form_fields import page_number
 from grants.home.audit_sentences import describe
+from grants.keyset import BadCursor, TimeKey
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/journal")
 
@@ -20,12 +20,19 @@ bp = Blueprint("audit", __name__, url_prefix="/admin/journal")
 @bp.get("/")
 @allow(Access.ADMIN)
 def index():
+    """The log, newest first, 50 events a page: ``?avant=`` (older) or ``?apres=`` (newer) carries the
+    key of the shown page's edge event (grants.keyset); a key that is not one is a 400."""
     action = request.args.get("action", "").strip()[:60] or None
-    page = request.args.get("page", 1, type=page_number)
-    events, has_next = search_events(action=action, page=max(page, 1))
+    try:
+        before, after = TimeKey.parse(request.args.get("avant")), TimeKey.parse(request.args.get("apres"))
+    except BadCursor:
+        abort(400)
+    if before is not None and after is not None:
+        abort(400)
+    page = search_events(action=action, before=before, after=after)
     return render_template(
-        "audit/index.html", lines=describe(events), action=action, page=page, has_next=has_next,
-        actions=AUDITED_ACTIONS,
+        "audit/index.html", lines=describe(page.rows), action=action, page=page,
+        paged=before is not None or after is not None, actions=AUDITED_ACTIONS,
     )
 
 

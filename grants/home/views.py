@@ -14,7 +14,7 @@ from grants.database import db
 from grants.home import services
 from grants.home.services import Role
 from grants.local_time import next_local_midnight
-from grants.reviews.assignments import reviewer_assignments
+from grants.reviews.assignments import desk_page
 from grants.security import is_local_path
 
 bp = Blueprint("home", __name__)
@@ -42,9 +42,7 @@ def dashboard():
     if role == Role.MANAGER:
         return render_template("home/dashboard_manager.html", board=services.manager_dashboard())
     if role == Role.REVIEWER:
-        return render_template(
-            "home/dashboard_reviewer.html", assignments=reviewer_assignments(current_user)
-        )
+        return render_template("home/dashboard_reviewer.html", desk=desk_page(current_user))
     if role == Role.APPLICANT:
         return render_template(
             "home/dashboard_applicant.html", board=services.applicant_dashboard(current_user)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from grants.accounts.models import User
 from grants.audit.services import record_event
 from grants.database import db, utcnow
+from grants.keyset import PER_PAGE, Page, TimeKey, newest_first
 from grants.outbox.models import Notification, NotificationStatus
 from grants.outbox.services import deliver_after_commit
 
@@ -20,6 +21,18 @@ def unread_count(user) -> int:
     """The bell's count: a column of the user that the database keeps (see ``User.unread_notifications``),
     loaded with the user, so no query."""
     return user.unread_notifications
+
+
+def notifications_page(user, *, before: TimeKey | None = None, after: TimeKey | None = None,
+                       per_page: int = PER_PAGE) -> Page:
+    """One page of ``user``'s notifications, newest first (grants.keyset): one statement reading at most a
+    page and one row through ix_notifications_recipient_created, however many he has received; only his
+    own, whatever key a link carries (the key only says where the page starts)."""
+    return newest_first(
+        sa.select(Notification).where(Notification.recipient_id == user.id),
+        Notification.created_at, Notification.id, lambda row: TimeKey(row.created_at, row.id),
+        before=before, after=after, per_page=per_page,
+    )
 
 
 def mark_read(notification: Notification, *, now: datetime | None = None) -> None:

@@ -27,12 +27,14 @@ class Notification(db.Model):
         sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         sa.CheckConstraint("(status = 'sent') = (sent_at IS NOT NULL)", name="sent_has_time"),
         sa.Index("ix_notifications_status_created", "status", "created_at"),
+        # Each user's list (the bell's page), newest first, by keyset pagination (grants.keyset).
+        sa.Index("ix_notifications_recipient_created", "recipient_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event: Mapped[str] = mapped_column(sa.String(60))  # e.g. "password_reset", "application_submitted"
     recipient_email: Mapped[str] = mapped_column(sa.String(254))
-    recipient_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    recipient_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     subject: Mapped[str] = mapped_column(sa.String(250))
     body_text: Mapped[str] = mapped_column(sa.Text)
     body_html: Mapped[str | None] = mapped_column(sa.Text)

@@ -37,13 +37,15 @@ class ReviewAssignment(db.Model):
         sa.CheckConstraint(
             "(state = 'recused') = (recusal_reason IS NOT NULL)", name="recusal_has_reason"
         ),
+        # The reviewer's desk, a page at a time in due order (grants.reviews.assignments).
+        sa.Index("ix_review_assignments_reviewer_due", "reviewer_id", "due_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(
         sa.ForeignKey("applications.id", ondelete="CASCADE"), index=True
     )
-    reviewer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     assigned_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     due_on: Mapped[date]

@@ -284,33 +284,6 @@ def own_score(review: Review | None) -> Decimal | None:
 
 
 @dataclass(frozen=True)
-class DeskProgress:
-    """Where the reviewer stands on his desk: reviews transmitted out of those assigned, and the next
-    dossier still to transmit after the current one (in the desk's order: soonest due first)."""
-
-    submitted: int
-    total: int
-    next_assignment_id: int | None
-
-
-def desk_progress(reviewer: User, current: ReviewAssignment | None = None) -> DeskProgress:
-    """The reviewer's progress and his next dossier not yet transmitted, after ``current`` in the desk's
-    order and round to the start of the list; recused assignments do not count. One statement."""
-    rows = db.session.execute(
-        sa.select(ReviewAssignment.id, Review.state)
-        .outerjoin(Review, Review.assignment_id == ReviewAssignment.id)
-        .where(ReviewAssignment.reviewer_id == reviewer.id, ReviewAssignment.state == AssignmentState.ASSIGNED)
-        .order_by(ReviewAssignment.due_on, ReviewAssignment.id)
-    ).all()
-    ids = [assignment_id for assignment_id, _state in rows]
-    pending = {assignment_id for assignment_id, state in rows if state != ReviewState.SUBMITTED}
-    after = ids.index(current.id) + 1 if current is not None and current.id in ids else 0
-    following = [i for i in ids[after:] + ids[:after] if i in pending and (current is None or i != current.id)]
-    return DeskProgress(submitted=len(rows) - len(pending), total=len(rows),
-                        next_assignment_id=following[0] if following else None)
-
-
-@dataclass(frozen=True)
 class ScoreMismatch:
     review_id: int
     stored: Decimal | None

@@ -12,6 +12,7 @@ import pytest
 from grants.database import db
 from grants.models import Applicant, ApplicationState
 from grants.reviews import scoring
+from grants.reviews.assignments import desk_progress
 from grants.reviews.models import AssignmentState, ConflictOfInterest, Review, ReviewState
 from tests.factories import (
     TEST_PASSWORD,
@@ -133,11 +134,11 @@ def test_progress_and_the_next_dossier_not_yet_transmitted(client, login_as, des
     review(third.application, reviewer, [3, 7], submitted=False)  # a draft is still to do
     recused = assign(under_review(desk["call"]), reviewer, state=AssignmentState.RECUSED, reason="Lien")
 
-    progress = scoring.desk_progress(reviewer, first)
+    progress = desk_progress(reviewer, first)
     assert (progress.submitted, progress.total, progress.next_assignment_id) == (1, 4, third.id)
-    assert scoring.desk_progress(reviewer, fourth).next_assignment_id == first.id  # round to the start
-    assert scoring.desk_progress(reviewer).next_assignment_id == first.id
-    assert recused.id not in {scoring.desk_progress(reviewer, a).next_assignment_id for a in desk["assignments"]}
+    assert desk_progress(reviewer, fourth).next_assignment_id == first.id  # round to the start
+    assert desk_progress(reviewer).next_assignment_id == first.id
+    assert recused.id not in {desk_progress(reviewer, a).next_assignment_id for a in desk["assignments"]}
 
     login_as(reviewer)
     page = client.get(f"/evaluation/{first.id}").get_data(as_text=True)
@@ -152,7 +153,7 @@ def test_the_last_dossier_has_no_next(client, login_as, desk):
     *others, last = desk["assignments"]
     for assignment in others:
         review(assignment.application, reviewer, [3, 7])
-    assert scoring.desk_progress(reviewer, last).next_assignment_id is None
+    assert desk_progress(reviewer, last).next_assignment_id is None
     login_as(reviewer)
     assert "Dossier suivant" not in client.get(f"/evaluation/{last.id}").get_data(as_text=True)
 

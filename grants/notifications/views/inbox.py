@@ -11,16 +11,13 @@ from grants.access import Access, acting_user, allow, is_applicant
 from grants.calls import followers
 from grants.calls.models import Programme
 from grants.database import db
-from grants.form_fields import page_number
+from grants.keyset import BadCursor, TimeKey
 from grants.notifications import services
 from grants.notifications.forms import PreferencesForm
 from grants.notifications.policies import own_notification_or_404
-from grants.outbox.models import Notification
 from grants.security import is_local_path
 
 bp = Blueprint("notifications", __name__)
-
-PER_PAGE = 30
 
 
 @bp.app_context_processor
@@ -30,16 +27,26 @@ def bell():
             "follows_programme": followers.follows, "is_applicant": is_applicant}
 
 
+def page_keys(values) -> tuple[TimeKey | None, TimeKey | None]:
+    """``avant`` and ``apres`` of a query string or form: at most one, each a key (grants.keyset)."""
+    before, after = TimeKey.parse(values.get("avant")), TimeKey.parse(values.get("apres"))
+    if before is not None and after is not None:
+        raise BadCursor("avant and apres")
+    return before, after
+
+
 @bp.get("/notifications")
 @allow(Access.AUTHENTICATED)
 def index():
-    page = request.args.get("page", 1, type=page_number)
-    notifications = db.paginate(
-        db.select(Notification).where(Notification.recipient_id == current_user.id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc()),
-        page=max(page, 1), per_page=PER_PAGE, error_out=False,
-    )
-    return render_template("notifications/index.html", notifications=notifications)
+    """The user's notifications, newest first, a page at a time (keyset: ``?avant=``, ``?apres=``); the
+    unread count is the user's stored column, no count of the rows."""
+    try:
+        before, after = page_keys(request.args)
+    except BadCursor:
+        abort(400)
+    page = services.notifications_page(current_user, before=before, after=after)
+    return render_template("notifications/index.html", page=page, paged=before is not None or after is not None,
+                           before=before, after=after)
 
 
 @bp.post("/notifications/<int:notification_id>/lue")
@@ -48,8 +55,12 @@ def mark_read(notification_id: int):
     notification = own_notification_or_404(notification_id, current_user)
     services.mark_read(notification)
     db.session.commit()
-    return redirect(url_for("notifications.index", page=request.form.get("page", 1, type=page_number),
-                            _anchor=f"notification-{notification.id}"))
+    try:  # back to the page the button was on; a key that is not one leads to the first page
+        before, after = page_keys(request.form)
+    except BadCursor:
+        before = after = None
+    return redirect(url_for("notifications.index", avant=before.token() if before else None,
+                            apres=after.token() if after else None, _anchor=f"notification-{notification.id}"))
 
 
 @bp.get("/notifications/<int:notification_id>/ouvrir")

@@ -18,9 +18,10 @@ from grants.database import db
 from grants.errors import DomainError
 from grants.form_errors import attach_domain_error, refuse
 from grants.formatting import local_datetime
+from grants.keyset import BadCursor
 from grants.organisations.models import Applicant
 from grants.reviews import scoring, services
-from grants.reviews.assignments import reviewer_assignments
+from grants.reviews.assignments import DeskKey, desk_page, desk_progress
 from grants.reviews.forms import (
     ConflictForm,
     RecusalForm,
@@ -52,7 +53,16 @@ def own_assignment_or_404(assignment_id: int) -> ReviewAssignment:
 @bp.get("/evaluation")
 @allow(Access.REVIEWER)
 def desk():
-    return render_template("reviews/desk.html", assignments=reviewer_assignments(acting_user()))
+    """The reviewer's dossiers, those still to transmit first, 50 a page: ``?apres=`` (next page) or
+    ``?avant=`` (previous page) carries the key of the shown page's edge row; a key that is not one is
+    a 400."""
+    try:
+        after, before = DeskKey.parse(request.args.get("apres")), DeskKey.parse(request.args.get("avant"))
+    except BadCursor:
+        abort(400)
+    if after is not None and before is not None:
+        abort(400)
+    return render_template("reviews/desk.html", desk=desk_page(acting_user(), after=after, before=before))
 
 
 # --- One dossier and its review ------------------------------------------------------------------
@@ -74,7 +84,7 @@ def render_assignment(assignment: ReviewAssignment, form=None, *, errors=(), rec
         # a partial draft has no score yet: a figure on half the grid would mislead
         own_score=scoring.own_score(review) if review and len(review.scores) == len(criteria) else None,
         peers=scoring.peer_reviews(assignment), recusal_form=recusal_form or RecusalForm(formdata=None),
-        recusal_errors=recusal_errors, progress=scoring.desk_progress(acting_user(), assignment),
+        recusal_errors=recusal_errors, progress=desk_progress(acting_user(), assignment),
     ), status
 
 
