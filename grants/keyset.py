@@ -24,7 +24,7 @@ from grants.form_fields import MAX_RECORD_ID
 PER_PAGE = 50
 MAX_CURSOR_LENGTH = 40
 
-_TIME_KEY = re.compile(r"(\d{8}T\d{12})-(\d{1,10})")
+_TIME_KEY = re.compile(r"([0-9]{8}T[0-9]{12})-([0-9]{1,10})")
 
 
 class BadCursor(ValueError):

@@ -46,7 +46,7 @@ REVIEW_PROGRESS_LABELS = {
     ReviewProgress.SUBMITTED: _l("Transmise"),
 }
 
-_DESK_KEY = re.compile(r"([ot])(\d{4})(\d{2})(\d{2})-(\d{1,10})")
+_DESK_KEY = re.compile(r"([ot])([0-9]{4})([0-9]{2})([0-9]{2})-([0-9]{1,10})")
 
 
 @dataclass(frozen=True)
