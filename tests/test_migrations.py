@@ -49,7 +49,8 @@ def test_upgrade_downgrade_upgrade_on_postgresql(pg_app):
     assert triggers == ["applications_count_insert_or_delete", "applications_count_update",
                         "audit_events_no_update_or_delete", "decisions_count_insert_or_delete",
                         "decisions_count_update", "envelope_movements_no_update_or_delete",
-                        "notifications_unread_insert_or_delete", "notifications_unread_update"]
+                        "notifications_unread_insert_or_delete", "notifications_unread_update",
+                        "reviews_transmitted_insert_or_delete", "reviews_transmitted_update"]
 
 
 def test_reference_counters_start_from_the_existing_references(app):

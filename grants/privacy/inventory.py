@@ -220,7 +220,7 @@ INVENTORY: dict[str, Table] = {
     "conflicts_of_interest": Table("reviews", ARCHIVES, Export.BY_PERSON, {
         "id": N, "reviewer_id": P, "applicant_id": N, "reason": TX, "declared_at": N}),
     "review_assignments": Table("reviews", ARCHIVES, Export.BY_PERSON, {
-        **_none("id", "application_id", "assigned_at", "due_on", "state"),
+        **_none("id", "application_id", "assigned_at", "due_on", "state", "transmitted"),
         "reviewer_id": P, "assigned_by_id": P, "recusal_reason": TX}),
     # A review is the reviewer's: exported with their assignment (not with the applicant's file).
     "reviews": Table("reviews", ARCHIVES, Export.NONE, {

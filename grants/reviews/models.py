@@ -37,8 +37,9 @@ class ReviewAssignment(db.Model):
         sa.CheckConstraint(
             "(state = 'recused') = (recusal_reason IS NOT NULL)", name="recusal_has_reason"
         ),
-        # The reviewer's desk, a page at a time in due order (grants.reviews.assignments).
-        sa.Index("ix_review_assignments_reviewer_due", "reviewer_id", "due_on", "id"),
+        # The reviewer's desk, a page at a time in due order, open dossiers apart from transmitted ones
+        # (grants.reviews.assignments): each part of the desk and each of its figures is one range of it.
+        sa.Index("ix_review_assignments_reviewer_due", "reviewer_id", "state", "transmitted", "due_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -53,6 +54,10 @@ class ReviewAssignment(db.Model):
         enum_type(AssignmentState, "assignment_state"), default=AssignmentState.ASSIGNED
     )
     recusal_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # Whether this assignment's review is transmitted (submitted): a copy of its review's state, kept by
+    # database triggers on reviews (migration c3a8f1d06e52) in the transaction that writes the review, so
+    # that the desk finds a reviewer's open dossiers without reading his whole history. Read by SQL only.
+    transmitted: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     application = relationship("Application")
     reviewer = relationship("User", foreign_keys=[reviewer_id])

@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 from grants.database import db, utcnow
 from grants.reviews.assignments import PER_PAGE, DeskKey, desk_page
 from grants.reviews.models import AssignmentState, Opinion, Review, ReviewAssignment, ReviewState
-from tests.factories import CallFactory, ManagerFactory, OrganisationApplicantFactory, ReviewerFactory
+from tests.factories import (
+    CallFactory,
+    ManagerFactory,
+    OrganisationApplicantFactory,
+    ReviewerFactory,
+)
 from tests.reviews.conftest import under_review
 
 TODAY = date.today()
@@ -181,3 +186,29 @@ def test_any_key_is_a_page_or_a_400(client, login_as, param, value):
     login_as(reviewer)
     response = client.get("/evaluation", query_string={param: value})
     assert response.status_code in (200, 400)
+
+
+def transmitted(row) -> bool:
+    return db.session.scalar(db.select(ReviewAssignment.transmitted).where(ReviewAssignment.id == row.id))
+
+
+def test_the_database_keeps_the_assignments_copy_of_its_reviews_state(app):
+    """``transmitted`` follows every write to reviews (triggers), whoever writes: a draft, its
+    transmission, a review moved or deleted."""
+    reviewer = ReviewerFactory()
+    first, second = give(reviewer, open_=2)
+    assert not transmitted(first)
+    draft = Review(assignment=first, state=ReviewState.DRAFT)
+    db.session.add(draft)
+    db.session.commit()
+    assert not transmitted(first)
+    draft.state, draft.opinion, draft.submitted_at = ReviewState.SUBMITTED, Opinion.FUND, utcnow()
+    db.session.commit()
+    assert transmitted(first) and not transmitted(second)
+    draft.assignment_id = second.id
+    db.session.commit()
+    assert not transmitted(first) and transmitted(second)
+    db.session.delete(draft)
+    db.session.commit()
+    assert not transmitted(second)
+    assert desk_page(reviewer).counts.submitted == 0
