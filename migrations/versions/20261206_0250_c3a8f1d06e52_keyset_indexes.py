@@ -5,8 +5,8 @@ notifications newest first. Each new index replaces the single-column one it sta
 action, recipient_id), which it serves too
 
 Revision ID: c3a8f1d06e52
-Revises: c3a8e1f07b52
-Create Date: 2026-12-06 02:40:00
+Revises: e3a8c1d5f702
+Create Date: 2026-12-06 02:50:00
 
 """
 from alembic import op
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c3a8f1d06e52'
-down_revision = 'c3a8e1f07b52'
+down_revision = 'e3a8c1d5f702'
 branch_labels = None
 depends_on = None
 
