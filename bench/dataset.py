@@ -440,10 +440,11 @@ class DatasetBuilder:
                 applicant = n % applicants + 1 if call.id == 1 else self.rng.randrange(2, applicants + 1)
                 self.application(call, applicant, state)
         # The draft-save load: one association per connection, each editing its own draft. These
-        # are the last applications made (the highest ids), of the last associations.
+        # are the last applications made (the highest ids), of the last associations (shared below
+        # scale 0.03, which has fewer associations than drafts: too small for the web bench).
         open_calls = [c for c in self.calls if c.state == "open"]
         for n in range(BENCH_DRAFTS):
-            self.application(open_calls[n % len(open_calls)], applicants - n, "draft")
+            self.application(open_calls[n % len(open_calls)], applicants - n % applicants, "draft")
 
     def application(self, call: CallPlan, applicant: int, state: str) -> int:
         rng = self.rng
