@@ -16,6 +16,16 @@
    and profiles that request with pyinstrument (bench/profiles/).
 6. Runs tests/test_query_counts.py on PostgreSQL (does a page's query count grow with the data?),
    and writes everything to bench/RESULTS.md, in the "Web pages" section only.
+
+At the national scale (``--national``: 1,000,000 applications, bench/dataset.py's ``NATIONAL``, on a
+database of its own, ``subventia_bench_national``), ``--explain`` captures the statements one request
+of each page runs (a ``before_cursor_execute`` listener, as bench/search.py does; more pages than the
+load covers) and runs each again under ``EXPLAIN (ANALYZE, BUFFERS)``, once with the database's
+``random_page_cost`` (1.1, SSD) and once with PostgreSQL's default (4), each in a transaction rolled
+back; the plans, and every sequential scan of the big tables, go to the "National scale" section.
+``--no-load`` skips the servers and wrk (the load at national scale is the same code, but long):
+
+    .venv/bin/python -m bench.run --national --explain --no-load
 """
 
 from __future__ import annotations
@@ -68,6 +78,15 @@ CPU_SAMPLES = 10
 
 SECTION_START = "<!-- web-pages:results:start -->"
 SECTION_END = "<!-- web-pages:results:end -->"
+NATIONAL_START = "<!-- national:results:start -->"
+NATIONAL_END = "<!-- national:results:end -->"
+NATIONAL_DATABASE_URL = os.environ.get(
+    "BENCH_NATIONAL_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/subventia_bench_national"
+)
+# A sequential scan of one of these on a page's path reads the whole table at every request.
+WATCHED_TABLES = ("applications", "reviews", "criterion_scores", "audit_events", "notifications",
+                  "review_assignments", "budget_lines", "decisions", "envelope_movements")
+ADMIN_EMAIL = "bench-admin@region.example"
 
 
 # ---------------------------------------------------------------------- HTTP, signing in
@@ -487,9 +506,8 @@ EMAILS = {"public": None, "manager": dataset.MANAGER_EMAIL, "reviewer": dataset.
           "applicant": dataset.APPLICANT_EMAIL}
 
 
-def count_queries(pages: list[Page], targets: dict, in_process: InProcess) -> str:
-    """Queries of one request per page (after one warm-up request), and a profile of it; returns
-    the API token's secret, created with the project's service for the manager."""
+def bench_token(in_process: InProcess) -> str:
+    """The manager's API token, created with the project's service; returns its secret."""
     from grants.accounts.models import User
     from grants.api.services import create_token
 
@@ -498,6 +516,13 @@ def count_queries(pages: list[Page], targets: dict, in_process: InProcess) -> st
         manager = db.session.scalar(db.select(User).where(User.email == dataset.MANAGER_EMAIL))
         _, secret = create_token(manager, name=f"banc d'essai {datetime.now(UTC):%Y-%m-%d %H:%M}", actor=manager)
         db.session.commit()
+    return secret
+
+
+def count_queries(pages: list[Page], targets: dict, in_process: InProcess) -> str:
+    """Queries of one request per page (after one warm-up request), and a profile of it; returns
+    the API token's secret, created with the project's service for the manager."""
+    secret = bench_token(in_process)
     PROFILES.mkdir(exist_ok=True)
     reserved_draft, _, holder = targets["drafts"][-1]  # never loaded by wrk (it takes the first ones)
     reserved_awards = targets["candidates"][-2:]
@@ -557,6 +582,184 @@ def ceiling_cpu_ms() -> float:
     client = app.test_client()
     client.get("/")
     return cpu_per_request(lambda: client.get("/"), repeat=CPU_SAMPLES * 20)
+
+
+# ---------------------------------------------------------------------- plans at national scale
+def explain_pages_for(targets: dict) -> list[Page]:
+    """The loaded pages, and the other pages of the big call, the desks and the logs: every list a
+    manager, an admin, a reviewer or an applicant opens, whose plans the data's size could change."""
+    big = targets["big_call"]
+    return pages_for(targets) + [
+        Page("public_call", "Public call page", "GET", f"/appels/{dataset.BIG_CALL_SLUG}", "public"),
+        Page("manager_home", "Manager's home", "GET", "/mon-espace", "manager"),
+        Page("calls_manage", "Calls (manager)", "GET", "/gestion/appels", "manager"),
+        Page("call_manage", "Big call (manager)", "GET", f"/gestion/appels/{big}", "manager"),
+        Page("call_applications", "Big call's dossiers", "GET", f"/gestion/appels/{big}/dossiers", "manager"),
+        Page("screening", "Big call's screening", "GET", f"/gestion/appels/{big}/recevabilite", "manager"),
+        Page("assignments", "Big call's assignments", "GET", f"/gestion/appels/{big}/affectations", "manager"),
+        Page("call_envelope", "Big call's envelope", "GET", f"/gestion/appels/{big}/enveloppe", "manager"),
+        Page("follow_up", "Grant follow-up", "GET", "/gestion/suivi-des-subventions", "manager"),
+        Page("notification_monitor", "Notification monitor", "GET", "/gestion/notifications", "manager"),
+        Page("audit", "Audit log", "GET", "/admin/journal/", "admin"),
+        Page("reviewer_home", "Reviewer's home", "GET", "/mon-espace", "reviewer"),
+        Page("applicant_home", "Applicant's home", "GET", "/mon-espace", "applicant"),
+        Page("applicant_list", "Applicant's dossiers", "GET", "/dossiers", "applicant"),
+        Page("bell", "Notifications (applicant)", "GET", "/notifications", "applicant"),
+    ]
+
+
+@dataclass
+class Plan:
+    statement: str
+    plan: str  # with the database's random_page_cost (1.1)
+    ms: float  # its execution time
+    ms_default_cost: float  # the execution time with random_page_cost = 4
+    same_plan: bool  # the plan's shape is the same with 4
+    seq_scans: list[str]
+
+
+@dataclass
+class Explained:
+    page: Page
+    status: int
+    plans: list[Plan]
+
+
+PLAN_TIME = re.compile(r"Execution Time: ([\d.]+) ms")
+PLAN_NUMBERS = re.compile(r"\(cost=[^)]*\)|\(actual[^)]*\)|\(never executed\)|^\s*(Planning|Execution|JIT).*$|"
+                          r"^\s*(Buffers|Heap Blocks|Rows Removed|Planning Time|Sort Method|Memory|Batches|"
+                          r"Worker|Functions|Options|Timing|Workers).*$", re.MULTILINE)
+SEQ_SCAN = re.compile(r"Seq Scan on (\w+)")
+
+
+def explain(connection, statement: str, parameters, cost: str | None) -> str:
+    """One EXPLAIN (ANALYZE, BUFFERS) in a transaction rolled back (a write page's statements too). A
+    write the database refuses a second time (the row it inserted is there) gets the plain EXPLAIN."""
+    import sqlalchemy as sa
+
+    for options in ("ANALYZE, BUFFERS", None):
+        transaction = connection.begin()
+        try:
+            if cost:
+                connection.exec_driver_sql(f"SET LOCAL random_page_cost = {cost}")
+            prefix = f"EXPLAIN ({options}) " if options else "EXPLAIN "
+            rows = connection.exec_driver_sql(prefix + statement, parameters)
+            plan = "\n".join(line for (line,) in rows)
+            return plan if options else plan + "\n(not run again: the database refuses the write a second time)"
+        except sa.exc.IntegrityError:
+            continue
+        finally:
+            transaction.rollback()
+    raise AssertionError("unreachable")
+
+
+def plan_ms(plan: str) -> float:
+    found = PLAN_TIME.search(plan)
+    return float(found.group(1)) if found else 0.0
+
+
+def explain_all(pages: list[Page], targets: dict, in_process: InProcess, secret: str) -> list[Explained]:
+    """One request of each page (after a warm-up for reads), its statements captured, then explained."""
+    import sqlalchemy as sa
+
+    captured: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().split(None, 1)[0].upper() in ("SELECT", "WITH", "INSERT", "UPDATE", "DELETE"):
+            captured.append((statement, parameters[0] if executemany else parameters))
+
+    emails = {**EMAILS, "admin": ADMIN_EMAIL}
+    reserved_draft, _, holder = targets["drafts"][-1]
+    explained = []
+    # The public pages' statements, not their cached copy: the page cache off for the capture.
+    in_process.app.config["PAGE_CACHE_SECONDS"] = 0
+    for page in pages:
+        if page.key == "draft_save":
+            client = in_process.client("draft holder", holder)
+            path = page.path.format(draft=reserved_draft)
+            form_page = in_process.request(client, "GET", path).get_data(as_text=True)
+            version = int(re.search(r'name="version" value="(\d+)"', form_page).group(1))
+            send = lambda c=client, p=path, f=form_page, v=version: in_process.request(  # noqa: E731
+                c, "POST", p, data={"csrf_token": csrf_token(f), **project_form(v, "plans")})
+        elif page.key == "award":
+            client = in_process.app.test_client()
+            path = page.path.format(id=targets["candidates"][0])
+            send = lambda c=client, p=path: in_process.request(  # noqa: E731
+                c, "POST", p, data=AWARD_BODY,
+                headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"})
+        else:
+            client = in_process.client(page.role, emails[page.role])
+            in_process.request(client, page.method, page.path)  # warm-up
+            send = lambda c=client, p=page: in_process.request(c, p.method, p.path)  # noqa: E731
+        captured.clear()
+        sa.event.listen(in_process.engine, "before_cursor_execute", capture)
+        try:
+            status = send().status_code
+        finally:
+            sa.event.remove(in_process.engine, "before_cursor_execute", capture)
+        plans = []
+        with in_process.engine.connect() as connection:
+            for statement, parameters in captured:
+                if statement.lstrip().upper().startswith("SELECT PG_ADVISORY"):
+                    continue
+                fast = explain(connection, statement, parameters, None)
+                slow = explain(connection, statement, parameters, "4")
+                plans.append(Plan(
+                    statement=" ".join(statement.split()), plan=fast,
+                    ms=plan_ms(fast), ms_default_cost=plan_ms(slow),
+                    same_plan=PLAN_NUMBERS.sub("", fast).split() == PLAN_NUMBERS.sub("", slow).split(),
+                    seq_scans=sorted({t for t in SEQ_SCAN.findall(fast) if t in WATCHED_TABLES})))
+        explained.append(Explained(page, status, plans))
+        total = sum(p.ms for p in plans)
+        scans = sorted({t for p in plans for t in p.seq_scans})
+        print(f"{page.key}: {status}, {len(plans)} statements, {total:.1f} ms under EXPLAIN ANALYZE"
+              + (f", sequential scans of {', '.join(scans)}" if scans else ""), flush=True)
+    return explained
+
+
+def render_plans(explained: list[Explained], command: str, started: datetime, counts: dict[str, int],
+                 load: tuple[float, float], cost: str) -> str:
+    out = [NATIONAL_START, "",
+           f"Run of {started:%Y-%m-%d %H:%M} UTC, command `{command}`, on 2 shared CPUs; load average (1 min) "
+           f"{load[0]:.1f} before, {load[1]:.1f} after. The database's `random_page_cost`: {cost}.", "",
+           "Data set: " + ", ".join(f"{n:,} {t}" for t, n in counts.items() if n) + ".", "",
+           "One request of each page through the Flask test client (signed in; after a warm-up request for "
+           "the reads); each statement it ran, with its parameters, again under `EXPLAIN (ANALYZE, BUFFERS)` "
+           "in a transaction rolled back, once with the database's `random_page_cost` and once with "
+           "`SET LOCAL random_page_cost = 4` (PostgreSQL's default). Times are the plans' execution times "
+           "(warm cache), summed over the page's statements.", "",
+           "| page | request | status | statements | ms (random_page_cost 1.1) | ms (4) | plans that differ | "
+           "sequential scans of the big tables |",
+           "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for item in explained:
+        page, plans = item.page, item.plans
+        scans = sorted({t for p in plans for t in p.seq_scans})
+        out.append(f"| {page.title} | `{page.method} {page.path}` | {item.status} | {len(plans)} | "
+                   f"{sum(p.ms for p in plans):,.1f} | {sum(p.ms_default_cost for p in plans):,.1f} | "
+                   f"{sum(1 for p in plans if not p.same_plan)} | {', '.join(scans) or 'none'} |")
+    out += ["", "### Plans (EXPLAIN (ANALYZE, BUFFERS), random_page_cost 1.1)", ""]
+    for item in explained:
+        page = item.page
+        slowest = max((p.ms for p in item.plans), default=0.0)
+        out += [f"<details><summary>{page.title}: <code>{page.method} {page.path}</code> — {len(item.plans)} "
+                f"statements, slowest {slowest:.1f} ms</summary>", ""]
+        for plan in item.plans:
+            out += ["```sql", plan.statement, "```", "```", plan.plan, "```", ""]
+        out += ["</details>", ""]
+    out.append(NATIONAL_END)
+    return "\n".join(out)
+
+
+def write_section(section: str, start: str, end: str, heading: str) -> None:
+    """Replace the part of bench/RESULTS.md between ``start`` and ``end``; a new section at the end
+    under ``heading`` the first time."""
+    text = RESULTS.read_text()
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        text = before + section + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + f"\n\n{heading}\n\n{section}\n"
+    RESULTS.write_text(text)
 
 
 # ---------------------------------------------------------------------- the query-count test
@@ -687,7 +890,13 @@ def write_results(section: str) -> None:
 # ---------------------------------------------------------------------- main
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Benchmark the web pages on PostgreSQL against a bare Flask ceiling.")
-    parser.add_argument("--database-url", default=dataset.BENCH_DATABASE_URL)
+    parser.add_argument("--database-url", help=f"default {dataset.BENCH_DATABASE_URL}, or with --national "
+                                                f"{NATIONAL_DATABASE_URL}")
+    parser.add_argument("--national", action="store_true",
+                        help="the national data set (1,000,000 applications) on its own database")
+    parser.add_argument("--explain", action="store_true",
+                        help="EXPLAIN (ANALYZE, BUFFERS) every statement of every page (the National scale section)")
+    parser.add_argument("--no-load", action="store_true", help="no servers, no wrk (with --explain: the plans only)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the data set even if it exists")
     parser.add_argument("--seconds", type=int, default=15, help="measured seconds per page")
     parser.add_argument("--ladder-seconds", type=int, default=8, help="seconds per step of the ceiling's ladder")
@@ -697,11 +906,11 @@ def main(argv=None) -> None:
     started = datetime.now(UTC)
     load_before = os.getloadavg()[0]
 
-    wrk = ensure_wrk()
-    database_url = args.database_url
+    wrk = None if args.no_load else ensure_wrk()
+    database_url = args.database_url or (NATIONAL_DATABASE_URL if args.national else dataset.BENCH_DATABASE_URL)
     environment = use_server_environment(database_url)
     if args.rebuild or not database_exists(database_url):
-        dataset_counts = dataset.build(database_url)
+        dataset_counts = dataset.build(database_url, "national" if args.national else 1.0)
     else:
         dataset_counts = table_counts(database_url)
     targets = bench_targets(database_url)
@@ -712,6 +921,18 @@ def main(argv=None) -> None:
         probe = page.path.format(draft=1, id=1)
         if not in_process.exists(page.method, probe):
             page.missing = "no such route yet"
+    if args.explain:  # before the load, which saves drafts and awards
+        explained = explain_all([p for p in explain_pages_for(targets)
+                                 if in_process.exists(p.method, p.path.format(draft=1, id=1))],
+                                targets, in_process, bench_token(in_process))
+        with psycopg.connect(database_url) as connection:
+            cost = connection.execute("SHOW random_page_cost").fetchone()[0]
+        write_section(render_plans(explained, command, started, dataset_counts, (load_before, os.getloadavg()[0]),
+                                   cost), NATIONAL_START, NATIONAL_END, "## National scale")
+        print(f"plans written to {RESULTS.relative_to(ROOT)}", flush=True)
+    if args.no_load:
+        in_process.close()
+        return
     secret = count_queries(pages, targets, in_process)
     in_process.close()
     targets = bench_targets(database_url)  # the instrumented run moved versions and used candidates
@@ -777,8 +998,14 @@ def main(argv=None) -> None:
 
     load_after = os.getloadavg()[0]
     counts = query_count_test(database_url)
-    write_results(render(pages, ceiling, ladder, chosen, counts, machine(), command, started, dataset_counts,
-                         (load_before, load_after), ceiling_cpu_ms()))
+    section = render(pages, ceiling, ladder, chosen, counts, machine(), command, started, dataset_counts,
+                     (load_before, load_after), ceiling_cpu_ms())
+    if args.national:  # beside the plans, the scale-1 figures kept
+        write_section(section.replace(SECTION_START, "<!-- national-load:results:start -->").replace(
+            SECTION_END, "<!-- national-load:results:end -->"), "<!-- national-load:results:start -->",
+            "<!-- national-load:results:end -->", "### The load at national scale")
+    else:
+        write_results(section)
     print(f"results written to {RESULTS.relative_to(ROOT)}")
 
 
