@@ -56,6 +56,7 @@ import sqlalchemy as sa
 from psycopg import sql
 from stdnum import luhn
 
+from grants.calls.models import search_text_of
 from grants.reviews.ranking import review_score
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -254,7 +255,7 @@ class DatasetBuilder:
                                     "eligibility_rules applicant_kinds eligible_legal_forms partner_regions "
                                     "opens_at closes_at state min_grant max_grant max_share_of_cost "
                                     "reminder_offsets_days blind_review show_review_comments "
-                                    "disagreement_threshold created_at published_at"),
+                                    "disagreement_threshold created_at published_at search_text"),
             "call_envelopes": table("call_envelopes", "call_id section amount committed paid"),
             "criteria": table("criteria", "call_id position name guidance weight scale_max"),
             "required_documents": table("required_documents", "call_id position name required accepted_types"),
@@ -388,12 +389,13 @@ class DatasetBuilder:
             programme = 2 if big else number % len(PROGRAMMES) + 1
             min_cents, max_cents = (100_000, 1_500_000) if big else (100_000, 2_000_000)
             prefix = "FVA" if big else f"A{number:02d}"
+            summary = f"Soutenir les projets associatifs ({theme}) de la région."
+            description = (f"## Objectifs\n\nSoutenir les projets **{theme}** portés par les associations.\n\n"
+                           "- projets d'intérêt général\n- ancrés sur le territoire régional\n")
             call_id = self.t["calls"].add(
                 programme_id=programme, year=2026 if state != "archived" else 2025, title=title, slug=slug,
-                reference_prefix=prefix,
-                summary=f"Soutenir les projets associatifs ({theme}) de la région.",
-                description=f"## Objectifs\n\nSoutenir les projets **{theme}** portés par les associations.\n\n"
-                            "- projets d'intérêt général\n- ancrés sur le territoire régional\n",
+                reference_prefix=prefix, summary=summary, description=description,
+                search_text=search_text_of(title, summary, description),
                 eligibility_rules="Associations loi 1901 déclarées depuis au moins un an, siège dans la région.",
                 applicant_kinds="organisations", eligible_legal_forms="[]", partner_regions="[]",
                 opens_at=opens_at, closes_at=closes_at, state=state, min_grant=min_cents, max_grant=max_cents,

@@ -379,7 +379,11 @@ def bench_targets(database_url: str) -> dict:
             (dataset.BENCH_DRAFTS,)).fetchall()
         candidates = [row[0] for row in connection.execute(
             "SELECT a.id FROM applications a WHERE a.call_id = %s AND a.state = 'under_review' AND a.id <> %s"
-            " AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.application_id = a.id) ORDER BY a.id DESC",
+            " AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.application_id = a.id)"
+            # every review transmitted: the API refuses (409) to award over a pending one without a reason
+            " AND NOT EXISTS (SELECT 1 FROM review_assignments r LEFT JOIN reviews v ON v.assignment_id = r.id"
+            "  WHERE r.application_id = a.id AND r.state = 'assigned' AND v.submitted_at IS NULL)"
+            " ORDER BY a.id DESC",
             (big_call, reviewed))]
     return {"big_call": big_call, "reviewed": reviewed, "own": own, "drafts": drafts, "candidates": candidates}
 
@@ -622,6 +626,7 @@ class Plan:
 class Explained:
     page: Page
     status: int
+    seconds: float  # the request, in-process (the page's Python and its SQL)
     plans: list[Plan]
 
 
@@ -648,6 +653,8 @@ def explain(connection, statement: str, parameters, cost: str | None) -> str:
             return plan if options else plan + "\n(not run again: the database refuses the write a second time)"
         except sa.exc.IntegrityError:
             continue
+        except sa.exc.DBAPIError as error:  # e.g. more parameters than the protocol carries
+            return f"(EXPLAIN failed: {str(error.orig).splitlines()[0]})"
         finally:
             transaction.rollback()
     raise AssertionError("unreachable")
@@ -692,11 +699,14 @@ def explain_all(pages: list[Page], targets: dict, in_process: InProcess, secret:
             in_process.request(client, page.method, page.path)  # warm-up
             send = lambda c=client, p=page: in_process.request(c, p.method, p.path)  # noqa: E731
         captured.clear()
+        print(f"{page.key}: one request …", flush=True)
+        request_started = time.monotonic()
         sa.event.listen(in_process.engine, "before_cursor_execute", capture)
         try:
             status = send().status_code
         finally:
             sa.event.remove(in_process.engine, "before_cursor_execute", capture)
+        request_seconds = time.monotonic() - request_started
         plans = []
         with in_process.engine.connect() as connection:
             for statement, parameters in captured:
@@ -709,10 +719,11 @@ def explain_all(pages: list[Page], targets: dict, in_process: InProcess, secret:
                     ms=plan_ms(fast), ms_default_cost=plan_ms(slow),
                     same_plan=PLAN_NUMBERS.sub("", fast).split() == PLAN_NUMBERS.sub("", slow).split(),
                     seq_scans=sorted({t for t in SEQ_SCAN.findall(fast) if t in WATCHED_TABLES})))
-        explained.append(Explained(page, status, plans))
+        explained.append(Explained(page, status, request_seconds, plans))
         total = sum(p.ms for p in plans)
         scans = sorted({t for p in plans for t in p.seq_scans})
-        print(f"{page.key}: {status}, {len(plans)} statements, {total:.1f} ms under EXPLAIN ANALYZE"
+        print(f"{page.key}: {status} in {request_seconds:.1f} s, {len(plans)} statements, {total:.1f} ms under "
+              "EXPLAIN ANALYZE"
               + (f", sequential scans of {', '.join(scans)}" if scans else ""), flush=True)
     return explained
 
@@ -728,13 +739,13 @@ def render_plans(explained: list[Explained], command: str, started: datetime, co
            "in a transaction rolled back, once with the database's `random_page_cost` and once with "
            "`SET LOCAL random_page_cost = 4` (PostgreSQL's default). Times are the plans' execution times "
            "(warm cache), summed over the page's statements.", "",
-           "| page | request | status | statements | ms (random_page_cost 1.1) | ms (4) | plans that differ | "
-           "sequential scans of the big tables |",
-           "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+           "| page | request | status | request s (in-process) | statements | SQL ms (random_page_cost 1.1) | "
+           "SQL ms (4) | plans that differ | sequential scans of the big tables |",
+           "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for item in explained:
         page, plans = item.page, item.plans
         scans = sorted({t for p in plans for t in p.seq_scans})
-        out.append(f"| {page.title} | `{page.method} {page.path}` | {item.status} | {len(plans)} | "
+        out.append(f"| {page.title} | `{page.method} {page.path}` | {item.status} | {item.seconds:.2f} | {len(plans)} | "
                    f"{sum(p.ms for p in plans):,.1f} | {sum(p.ms_default_cost for p in plans):,.1f} | "
                    f"{sum(1 for p in plans if not p.same_plan)} | {', '.join(scans) or 'none'} |")
     out += ["", "### Plans (EXPLAIN (ANALYZE, BUFFERS), random_page_cost 1.1)", ""]
