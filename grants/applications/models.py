@@ -65,7 +65,12 @@ class Application(db.Model):
             " OR (state = 'withdrawn' AND submitted_at IS NULL)",
             name="submitted_has_reference",
         ),
-        sa.Index("ix_applications_call_state", "call_id", "state"),
+        # With the id on PostgreSQL: the count of each call's dossiers by state reads the index alone.
+        sa.Index("ix_applications_call_state", "call_id", "state", postgresql_include=["id"]),
+        # The manager's next job (submitted, not screened yet, oldest first) without a sort of them all.
+        sa.Index("ix_applications_awaiting_screening", "submitted_at", "id",
+                 postgresql_where=sa.text("state = 'submitted' AND eligible IS NULL"),
+                 sqlite_where=sa.text("state = 'submitted' AND eligible IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
