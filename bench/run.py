@@ -696,17 +696,20 @@ def explain_all(pages: list[Page], targets: dict, in_process: InProcess, secret:
                 headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"})
         else:
             client = in_process.client(page.role, emails[page.role])
-            in_process.request(client, page.method, page.path)  # warm-up
             send = lambda c=client, p=page: in_process.request(c, p.method, p.path)  # noqa: E731
-        captured.clear()
         print(f"{page.key}: one request …", flush=True)
-        request_started = time.monotonic()
-        sa.event.listen(in_process.engine, "before_cursor_execute", capture)
-        try:
-            status = send().status_code
-        finally:
-            sa.event.remove(in_process.engine, "before_cursor_execute", capture)
-        request_seconds = time.monotonic() - request_started
+        # A read is sent twice, the second one captured (warm), unless the first took seconds.
+        for attempt in (1, 2):
+            captured.clear()
+            request_started = time.monotonic()
+            sa.event.listen(in_process.engine, "before_cursor_execute", capture)
+            try:
+                status = send().status_code
+            finally:
+                sa.event.remove(in_process.engine, "before_cursor_execute", capture)
+            request_seconds = time.monotonic() - request_started
+            if page.kind == "write" or request_seconds > 2 or attempt == 2:
+                break
         plans = []
         with in_process.engine.connect() as connection:
             for statement, parameters in captured:
@@ -734,8 +737,8 @@ def render_plans(explained: list[Explained], command: str, started: datetime, co
            f"Run of {started:%Y-%m-%d %H:%M} UTC, command `{command}`, on 2 shared CPUs; load average (1 min) "
            f"{load[0]:.1f} before, {load[1]:.1f} after. The database's `random_page_cost`: {cost}.", "",
            "Data set: " + ", ".join(f"{n:,} {t}" for t, n in counts.items() if n) + ".", "",
-           "One request of each page through the Flask test client (signed in; after a warm-up request for "
-           "the reads); each statement it ran, with its parameters, again under `EXPLAIN (ANALYZE, BUFFERS)` "
+           "One request of each page through the Flask test client (signed in; a read sent twice and the "
+           "second captured, unless the first took over 2 s); each statement it ran, with its parameters, again under `EXPLAIN (ANALYZE, BUFFERS)` "
            "in a transaction rolled back, once with the database's `random_page_cost` and once with "
            "`SET LOCAL random_page_cost = 4` (PostgreSQL's default). Times are the plans' execution times "
            "(warm cache), summed over the page's statements.", "",
