@@ -1,6 +1,7 @@
 """bench/dataset.py builds a consistent data set at any scale: a tiny one is built on the test
 PostgreSQL server and checked with the app's own verifications (the ledger, the review scores, the
-reference counters, the bell's count), which must also catch a figure broken on purpose."""
+reference counters, the bell's count, the dashboard's counters), which must also catch a figure broken
+on purpose."""
 
 from __future__ import annotations
 
@@ -80,6 +81,9 @@ def test_every_figure_checked_can_fail(built):
         ("call_envelopes", "committed", "id = 1", LedgerInconsistent),
         ("reference_counters", "last_number", "prefix = 'FVA'", RuntimeError),
         ("users", "unread_notifications", "id = 1", RuntimeError),
+        ("call_application_counts", "applications", "call_id = 1 AND state = 'under_review'", RuntimeError),
+        ("envelope_ledger_days", "committed", "(envelope_id, day) = (SELECT envelope_id, min(day) FROM envelope_ledger_days"
+                                                   " WHERE envelope_id = 1 GROUP BY 1)", RuntimeError),
     ]
     for table, column, where, refusal in breakages:
         change = -1 if table == "reference_counters" else 1
