@@ -751,17 +751,34 @@ def render_plans(explained: list[Explained], command: str, started: datetime, co
         out.append(f"| {page.title} | `{page.method} {page.path}` | {item.status} | {item.seconds:.2f} | {len(plans)} | "
                    f"{sum(p.ms for p in plans):,.1f} | {sum(p.ms_default_cost for p in plans):,.1f} | "
                    f"{sum(1 for p in plans if not p.same_plan)} | {', '.join(scans) or 'none'} |")
-    out += ["", "### Plans (EXPLAIN (ANALYZE, BUFFERS), random_page_cost 1.1)", ""]
+    out += ["", f"### Plans (EXPLAIN (ANALYZE, BUFFERS), random_page_cost {cost})", "",
+            f"Each page's {PLANS_SHOWN} slowest statements, in the order it ran them; statements and plan lines "
+            f"cut at {STATEMENT_CHARS:,} and {PLAN_LINE_CHARS} characters (a list of ids can be long).", ""]
     for item in explained:
         page = item.page
+        shown = sorted(sorted(range(len(item.plans)), key=lambda i: -item.plans[i].ms)[:PLANS_SHOWN])
         slowest = max((p.ms for p in item.plans), default=0.0)
         out += [f"<details><summary>{page.title}: <code>{page.method} {page.path}</code> — {len(item.plans)} "
                 f"statements, slowest {slowest:.1f} ms</summary>", ""]
-        for plan in item.plans:
-            out += ["```sql", plan.statement, "```", "```", plan.plan, "```", ""]
+        for i in shown:
+            plan = item.plans[i]
+            out += ["```sql", cut(plan.statement, STATEMENT_CHARS), "```", "```",
+                    "\n".join(cut(line, PLAN_LINE_CHARS) for line in plan.plan.splitlines()), "```", ""]
+        if len(item.plans) > len(shown):
+            rest = [p for i, p in enumerate(item.plans) if i not in shown]
+            out += [f"and {len(rest)} more statements, {sum(p.ms for p in rest):.1f} ms together.", ""]
         out += ["</details>", ""]
     out.append(NATIONAL_END)
     return "\n".join(out)
+
+
+PLANS_SHOWN = 12
+STATEMENT_CHARS = 1500
+PLAN_LINE_CHARS = 300
+
+
+def cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]} … ({len(text):,} characters)"
 
 
 def write_section(section: str, start: str, end: str, heading: str) -> None:
