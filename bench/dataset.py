@@ -77,8 +77,9 @@ TABLE_NAMES = ("users", "organisations", "memberships", "applicants", "programme
                "correction_requests", "review_assignments", "reviews", "criterion_scores", "committee_sessions",
                "decisions", "envelope_movements", "audit_events", "notifications", "reference_counters")
 
-# Tables whose triggers keep a figure the builder computes itself (notifications → users.unread_notifications).
-TRIGGERS_COMPUTED = ("notifications",)
+# Tables whose triggers keep a figure the builder computes itself: notifications → users.unread_notifications,
+# reviews → review_assignments.transmitted.
+TRIGGERS_COMPUTED = ("notifications", "reviews")
 
 OPERATING = "fonctionnement"
 INVESTMENT = "investissement"
@@ -274,7 +275,7 @@ class DatasetBuilder:
             "correction_requests": table("correction_requests", "application_id requested_by_id message "
                                                                 "sections due_at created_at answered_at"),
             "review_assignments": table("review_assignments", "application_id reviewer_id assigned_by_id "
-                                                              "assigned_at due_on state recusal_reason"),
+                                                              "assigned_at due_on state recusal_reason transmitted"),
             "reviews": table("reviews", "assignment_id state opinion suggested_amount comment updated_at "
                                         "submitted_at score"),
             "criterion_scores": table("criterion_scores", "review_id criterion_id score comment"),
@@ -538,13 +539,15 @@ class DatasetBuilder:
         assigned_at = screened_at + timedelta(hours=1)
         due_on = (assigned_at + timedelta(days=21)).date()
         for reviewer in rng.sample(self.reviewer_ids, self.size.reviewers_per_application):
-            assignment = assignments.append(app_id, reviewer, self.manager, assigned_at, due_on, "assigned", None)
+            roll = rng.random()
+            submitted = decided or roll < 0.80
+            # transmitted: the copy of its review's state the reviews' triggers keep (off for the load)
+            assignment = assignments.append(app_id, reviewer, self.manager, assigned_at, due_on, "assigned", None,
+                                            submitted)
             self.audit("review.assigned", "review_assignment", assignment, None, None, self.manager, assigned_at,
                        f'{{"reviewer": "{reviewer}"}}')
-            roll = rng.random()
             if not decided and roll > 0.88:
                 continue  # not started yet: it waits on the reviewer's desk
-            submitted = decided or roll < 0.80
             opinion = rng.choice(["fund", "fund", "fund_lower", "do_not_fund"]) if submitted else None
             updated_at = min(assigned_at + timedelta(days=rng.randrange(1, 20)), self.now - timedelta(minutes=5))
             marks = tuple(rng.randrange(0, scale_max + 1) for _, _, scale_max in call.criteria)
@@ -711,8 +714,8 @@ def load(url: str, tables: dict[str, Table], out=sys.stdout) -> None:
         for index, _ in indexes:
             connection.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(index)))
         connection.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(map(sql.Identifier, names))))
-        # The bell's count is computed with the users' rows: its triggers are off for the load. Every
-        # other trigger fires (a counter a later migration keeps by trigger stays right).
+        # The figures of TRIGGERS_COMPUTED are computed with the rows: those triggers are off for the
+        # load. Every other trigger fires (a counter a later migration keeps by trigger stays right).
         for name in TRIGGERS_COMPUTED:
             connection.execute(sql.SQL("ALTER TABLE {} DISABLE TRIGGER USER").format(sql.Identifier(name)))
         with connection.cursor() as cursor:
@@ -771,7 +774,8 @@ def verify(url: str) -> None:
     """The project's own checks on the data set, which raise on the first inconsistency: the ledger and
     the dashboard's counters (``flask awards verify-ledger``), the review scores (``flask reviews verify-scores``), the
     programme rule (carved = the envelopes carved from it), the reference counters (none behind a
-    reference already given) and the bell's count (a user's unread notifications)."""
+    reference already given), the bell's count (a user's unread notifications) and each assignment's
+    copy of its review's state."""
     from grants.awards.services import dashboard_discrepancies, verify_ledger
     from grants.database import db
     from grants.reviews.scoring import score_mismatches
@@ -810,6 +814,12 @@ def verify(url: str) -> None:
         )).all()
         if unread:
             raise RuntimeError(f"users whose stored unread count differs from their notifications: {unread}")
+        copies = db.session.execute(sa.text(
+            "SELECT r.id FROM review_assignments r LEFT JOIN reviews v ON v.assignment_id = r.id"
+            " WHERE r.transmitted <> coalesce(v.state = 'submitted', false) LIMIT 5"
+        )).all()
+        if copies:
+            raise RuntimeError(f"assignments whose transmitted differs from their review's state: {copies}")
         db.session.rollback()
         db.engine.dispose()
 

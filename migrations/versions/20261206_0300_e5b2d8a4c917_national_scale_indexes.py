@@ -3,7 +3,7 @@ awaiting screening by a partial index on the submitted, unscreened ones in their
 each call's dossiers by state from the (call_id, state) index alone, the id included on PostgreSQL
 
 Revision ID: e5b2d8a4c917
-Revises: e3a8c1d5f702
+Revises: c3a8f1d06e52
 Create Date: 2026-12-06 03:00:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e5b2d8a4c917'
-down_revision = 'e3a8c1d5f702'
+down_revision = 'c3a8f1d06e52'
 branch_labels = None
 depends_on = None
 

@@ -81,21 +81,26 @@ def test_every_figure_checked_can_fail(built):
         ("call_envelopes", "committed", "id = 1", LedgerInconsistent),
         ("reference_counters", "last_number", "prefix = 'FVA'", RuntimeError),
         ("users", "unread_notifications", "id = 1", RuntimeError),
+        ("review_assignments", "transmitted", "id = 1", RuntimeError),
         ("call_application_counts", "applications", "call_id = 1 AND state = 'under_review'", RuntimeError),
         ("envelope_ledger_days", "committed", "(envelope_id, day) = (SELECT envelope_id, min(day) FROM envelope_ledger_days"
                                                    " WHERE envelope_id = 1 GROUP BY 1)", RuntimeError),
     ]
     for table, column, where, refusal in breakages:
-        change = -1 if table == "reference_counters" else 1
+        if column == "transmitted":  # a flag: flipped, then flipped back
+            broken = restored = f"UPDATE {table} SET {column} = NOT {column} WHERE {where}"  # noqa: S608
+        else:
+            change = -1 if table == "reference_counters" else 1
+            broken = f"UPDATE {table} SET {column} = {column} + {change} WHERE {where}"  # noqa: S608
+            restored = f"UPDATE {table} SET {column} = {column} - {change} WHERE {where}"  # noqa: S608
         with psycopg.connect(url, autocommit=True) as connection:
-            statement = f"UPDATE {table} SET {column} = {column} + %s WHERE {where}"  # noqa: S608 — constants
-            assert connection.execute(statement, (change,)).rowcount == 1
+            assert connection.execute(broken).rowcount == 1
         try:
             with pytest.raises(refusal):
                 dataset.verify(url)
         finally:
             with psycopg.connect(url, autocommit=True) as connection:
-                connection.execute(statement, (-change,))
+                connection.execute(restored)
     dataset.verify(url)
 
 
