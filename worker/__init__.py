@@ -41,6 +41,8 @@ def beat_schedule(scan_seconds: float, sweep_seconds: float = 3600, notification
         # (off the hour, when nobody works); exports left pending by a broker outage, every 10 minutes.
         "privacy-retention": {"task": "grants.privacy.tasks.apply_retention", "schedule": crontab(hour=3, minute=17)},
         "requeue-pending-exports": {"task": "grants.privacy.tasks.requeue_pending_exports", "schedule": 600.0},
+        # Stored rankings left stale (a refresh lost with its message, a database just migrated).
+        "refresh-stale-rankings": {"task": "grants.reviews.tasks.refresh_stale_rankings", "schedule": 60.0},
         # Final reports (compte rendu financier): a reminder before the due date and one when overdue.
         "final-report-reminders": {"task": "grants.final_reports.tasks.send_final_report_reminders",
                                    "schedule": scan},
@@ -60,7 +62,7 @@ def celery_init_app(app: Flask) -> Celery:
                                                 app.config["NOTIFICATION_SWEEP_AFTER_SECONDS"])
     celery_app.conf.include = ["grants.outbox.tasks", "grants.notifications.tasks", "grants.calls.tasks",
                                "grants.stored_files", "grants.applications.bundles", "grants.privacy.tasks",
-                               "grants.final_reports.tasks"]
+                               "grants.final_reports.tasks", "grants.reviews.tasks"]
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

@@ -135,3 +135,85 @@ class CriterionScore(db.Model):
 
     review = relationship("Review", back_populates="scores")
     criterion = relationship("Criterion")
+
+
+# --- The stored ranking (grants/reviews/ranking.py computes it, grants/reviews/tasks.py refreshes it) ---
+
+RANKING_SORTS = ("score", "normalised", "spread", "amount", "reference")
+
+
+class CallRanking(db.Model):
+    """Whether a call's stored ranking is up to date. Every committed change the ranking depends on
+    (a review submitted or reopened, an assignment, a screening, a decision, a withdrawal) adds one to
+    ``version`` in its own transaction; a refresh records the version it read before computing
+    (``ranked_version``). Stale while ``ranked_version < version``; ``changed_at`` is when the first
+    change not yet in the stored ranking was committed (None when up to date)."""
+
+    __tablename__ = "call_rankings"
+
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    ranked_version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def _ranking_indexes():
+    indexes = []
+    for sort in RANKING_SORTS:
+        # A page of the call's ranking (or of one section's) is a range of ranks: read from the index.
+        indexes.append(sa.Index(f"ix_ranked_applications_{sort}", "call_id", "withdrawn", f"rank_{sort}"))
+        indexes.append(sa.Index(f"ix_ranked_applications_section_{sort}", "call_id", "withdrawn", "section",
+                                f"section_rank_{sort}"))
+    return tuple(indexes)
+
+
+class RankingEntry(db.Model):
+    """One row of a call's stored ranking: an eligible application under review, decided or withdrawn,
+    its review figures (scores in whole hundredths, amounts in whole cents) and, for each sort, its rank
+    and the running sum of amounts requested down that order, in the whole call and in its budget
+    section. Withdrawn applications are ranked among themselves (they draw on no envelope). Derived
+    data, written only by :func:`grants.reviews.ranking.refresh_ranking` (one INSERT … SELECT)."""
+
+    __tablename__ = "ranked_applications"
+    __table_args__ = _ranking_indexes()
+
+    application_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"))
+    withdrawn: Mapped[bool] = mapped_column(sa.Boolean)
+    state: Mapped[str] = mapped_column(sa.String(30))
+    section: Mapped[str | None] = mapped_column(sa.String(30))
+    partner_region: Mapped[str | None] = mapped_column(sa.String(100))
+    reference: Mapped[str] = mapped_column(sa.String(30))
+    amount: Mapped[int] = mapped_column(sa.BigInteger)
+    done: Mapped[int] = mapped_column(sa.Integer)
+    assigned: Mapped[int] = mapped_column(sa.Integer)
+    mean_score: Mapped[int | None] = mapped_column(sa.Integer)
+    normalised_mean: Mapped[int | None] = mapped_column(sa.Integer)
+    spread: Mapped[int | None] = mapped_column(sa.Integer)
+    suggested_count: Mapped[int] = mapped_column(sa.Integer)
+    suggested_total: Mapped[int | None] = mapped_column(sa.BigInteger)
+    fund: Mapped[int] = mapped_column(sa.Integer)
+    fund_lower: Mapped[int] = mapped_column(sa.Integer)
+    do_not_fund: Mapped[int] = mapped_column(sa.Integer)
+    rank_score: Mapped[int] = mapped_column(sa.Integer)
+    cumulative_score: Mapped[int] = mapped_column(sa.BigInteger)
+    rank_normalised: Mapped[int] = mapped_column(sa.Integer)
+    cumulative_normalised: Mapped[int] = mapped_column(sa.BigInteger)
+    rank_spread: Mapped[int] = mapped_column(sa.Integer)
+    cumulative_spread: Mapped[int] = mapped_column(sa.BigInteger)
+    rank_amount: Mapped[int] = mapped_column(sa.Integer)
+    cumulative_amount: Mapped[int] = mapped_column(sa.BigInteger)
+    rank_reference: Mapped[int] = mapped_column(sa.Integer)
+    cumulative_reference: Mapped[int] = mapped_column(sa.BigInteger)
+    section_rank_score: Mapped[int] = mapped_column(sa.Integer)
+    section_cumulative_score: Mapped[int] = mapped_column(sa.BigInteger)
+    section_rank_normalised: Mapped[int] = mapped_column(sa.Integer)
+    section_cumulative_normalised: Mapped[int] = mapped_column(sa.BigInteger)
+    section_rank_spread: Mapped[int] = mapped_column(sa.Integer)
+    section_cumulative_spread: Mapped[int] = mapped_column(sa.BigInteger)
+    section_rank_amount: Mapped[int] = mapped_column(sa.Integer)
+    section_cumulative_amount: Mapped[int] = mapped_column(sa.BigInteger)
+    section_rank_reference: Mapped[int] = mapped_column(sa.Integer)
+    section_cumulative_reference: Mapped[int] = mapped_column(sa.BigInteger)

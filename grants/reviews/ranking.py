@@ -30,20 +30,29 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
+from itertools import chain
 
 import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
 
 from grants.accounts.models import User
 from grants.applications.models import Application, ApplicationState
 from grants.calls.models import BudgetSection, Call
-from grants.database import db
+from grants.database import db, utcnow
 from grants.organisations.models import Applicant, Organisation
 from grants.reviews.models import (
     AssignmentState,
+    CallRanking,
     Opinion,
+    RankingEntry,
     Review,
     ReviewAssignment,
     ReviewState,
@@ -202,6 +211,9 @@ class RankingPage:
     rows: list[RankedApplication]
     total: int
     first_over: int | None
+    status: RankingStatus | None = None  # how current the stored ranking is (None: recomputed)
+    envelope_line: int | None = None  # the rank of the row the envelope's line goes before, on this page
+    page: int = 1  # the page shown (past the last one, the last one)
 
 
 @dataclass(frozen=True)
@@ -333,12 +345,26 @@ def _half_up_mean(total, count):
     return (2 * total + count) // (2 * count)
 
 
-def _ranking_statement(call_id: int, threshold: Decimal, corrections, *, section, state, partner_region,
-                       flagged_only, sort, envelope: Decimal | None):
-    """The whole filtered ranking as one statement, ranked and summed by window functions; each row
-    carries the total count and the rank where the envelope runs out."""
-    if sort not in SORTS:
-        raise ValueError(f"unknown sort {sort!r}; expected one of {SORTS}")
+
+def _order(rows, sort: str) -> list:
+    """The order of ``sort`` over a subquery of per-application figures; ties by reference, then id."""
+
+    def descending(column):
+        return sa.nulls_last(column.desc())
+
+    return {
+        "score": [descending(rows.c.mean_score), descending(rows.c.normalised_mean)],
+        "normalised": [descending(rows.c.normalised_mean), descending(rows.c.mean_score)],
+        "spread": [descending(rows.c.spread), descending(rows.c.mean_score)],
+        "amount": [rows.c.amount.desc()],
+        "reference": [],
+    }[sort] + [rows.c.reference, rows.c.application_id]
+
+
+def _per_application(call_id: int, corrections: Corrections, *, with_names: bool):
+    """Each eligible application of the call (under review, decided or withdrawn) with its review figures
+    aggregated from the counted reviews: scores and the normalised mean in whole hundredths, amounts in
+    whole cents. A select, unfiltered beyond the call."""
     hundredths = _hundredths(Review.score)
     severity, normalised = _normalised_hundredths(hundredths, corrections)
     votes = {opinion: sa.func.sum(sa.case((Review.opinion == opinion, 1), else_=0)) for opinion in Opinion}
@@ -380,46 +406,51 @@ def _ranking_statement(call_id: int, threshold: Decimal, corrections, *, section
     postgresql = db.session.get_bind().dialect.name == "postgresql"
     # Python's order of strings (code points): the bytes of UTF-8, not the server's locale.
     reference = sa.collate(sa.func.coalesce(Application.reference, ""), "C" if postgresql else "BINARY")
+    names = [sa.func.coalesce(Organisation.name, User.full_name).label("applicant_name"),
+             Application.title.label("title")] if with_names else []
     query = (
         sa.select(
-            Application.id.label("application_id"), reference.label("reference"),
-            sa.func.coalesce(Organisation.name, User.full_name).label("applicant_name"),
-            Application.title.label("title"), Application.state.label("state"), Application.section.label("section"),
+            Application.id.label("application_id"), reference.label("reference"), *names,
+            Application.state.label("state"), Application.section.label("section"),
             Application.partner_region.label("partner_region"), amount.label("amount"),
             sa.func.coalesce(done, 0).label("done"), sa.func.coalesce(assigned.c.assigned, 0).label("assigned"),
             mean_score.label("mean_score"), normalised_mean.label("normalised_mean"), gap.label("spread"),
-            per_application.c.suggested_count, per_application.c.suggested_total,
+            sa.func.coalesce(per_application.c.suggested_count, 0).label("suggested_count"),
+            per_application.c.suggested_total,
             sa.func.coalesce(per_application.c.fund, 0).label("fund"),
             sa.func.coalesce(per_application.c.fund_lower, 0).label("fund_lower"),
             sa.func.coalesce(per_application.c.do_not_fund, 0).label("do_not_fund"),
         )
-        .join(Applicant, Applicant.id == Application.applicant_id)
-        .outerjoin(Organisation, Organisation.id == Applicant.organisation_id)
-        .outerjoin(User, User.id == Applicant.person_id)
         .outerjoin(per_application, per_application.c.application_id == Application.id)
         .outerjoin(assigned, assigned.c.application_id == Application.id)
-        .where(Application.call_id == call_id, Application.eligible.is_(True))
+        .where(Application.call_id == call_id, Application.eligible.is_(True),
+               Application.state.in_((*RANKED_STATES, ApplicationState.WITHDRAWN)))
     )
+    if with_names:
+        query = (query.join(Applicant, Applicant.id == Application.applicant_id)
+                 .outerjoin(Organisation, Organisation.id == Applicant.organisation_id)
+                 .outerjoin(User, User.id == Applicant.person_id))
+    return query
+
+
+def _ranking_statement(call_id: int, threshold: Decimal, corrections, *, section, state, partner_region,
+                       flagged_only, sort, envelope: Decimal | None):
+    """The ranking computed from the reviews, filtered, ranked and summed by window functions over the
+    whole filtered call; each row carries the total count and the rank where the envelope runs out.
+    What the stored ranking replaced on the page: kept for :func:`recomputed_page` (the bench's
+    baseline). Its cost grows with the call."""
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}; expected one of {SORTS}")
+    query = _per_application(call_id, corrections, with_names=True)
     query = query.where(Application.state == state) if state else query.where(Application.state.in_(RANKED_STATES))
     if section is not None:
         query = query.where(Application.section == section)
     if partner_region:
         query = query.where(Application.partner_region == partner_region)
-    if flagged_only:
-        # Strictly wider than the threshold (is_flagged), in hundredths.
-        query = query.where(gap > int((threshold * HUNDRED).to_integral_value(rounding=ROUND_FLOOR)))
     rows = query.subquery("unranked")
-
-    def descending(column):
-        return sa.nulls_last(column.desc())
-
-    order = {
-        "score": [descending(rows.c.mean_score), descending(rows.c.normalised_mean)],
-        "normalised": [descending(rows.c.normalised_mean), descending(rows.c.mean_score)],
-        "spread": [descending(rows.c.spread), descending(rows.c.mean_score)],
-        "amount": [rows.c.amount.desc()],
-        "reference": [],
-    }[sort] + [rows.c.reference, rows.c.application_id]
+    if flagged_only:
+        rows = sa.select(rows).where(rows.c.spread > _hundredths_of(threshold)).subquery("flagged")
+    order = _order(rows, sort)
     ranked = sa.select(
         rows,
         sa.func.row_number().over(order_by=order).label("rank"),
@@ -434,6 +465,11 @@ def _ranking_statement(call_id: int, threshold: Decimal, corrections, *, section
     ).subquery("counted")
 
 
+def _hundredths_of(threshold: Decimal) -> int:
+    """The disagreement threshold in whole hundredths: a spread is flagged when strictly above it."""
+    return int((threshold * HUNDRED).to_integral_value(rounding=ROUND_FLOOR))
+
+
 def _decimal(hundredths) -> Decimal | None:
     return None if hundredths is None else (Decimal(int(hundredths)) / HUNDRED).quantize(CENT)
 
@@ -442,38 +478,12 @@ def _threshold(call_id: int) -> Decimal | None:
     return db.session.scalar(sa.select(Call.disagreement_threshold).where(Call.id == call_id))
 
 
-def _ranked_rows(call_id: int, *, offset: int = 0, limit: int | None = None, envelope: Decimal | None = None,
-                 with_scores: bool = True, section=None, state=None, partner_region=None, flagged_only=False,
-                 sort="score", threshold: Decimal | None = None):
-    """(rows, total, first_over) of one slice of the ranking: three statements (the reviewers'
-    severities, the slice, its reviews' scores), whatever the size of the call."""
-    statement = _ranking_statement(
-        call_id, threshold, severity_corrections(reviewer_severities(call_id)), section=section, state=state,
-        partner_region=partner_region, flagged_only=flagged_only, sort=sort, envelope=envelope)
-    query = sa.select(statement).order_by(statement.c.rank)
-    if limit is not None:
-        query = query.where(statement.c.rank > offset, statement.c.rank <= offset + limit)
-    result = db.session.execute(query).all()
-    scores: dict[int, list[Decimal]] = defaultdict(list)
-    if with_scores and result:
-        for application_id, score in db.session.execute(
-            sa.select(ReviewAssignment.application_id, Review.score)
-            .join(ReviewAssignment, ReviewAssignment.id == Review.assignment_id)
-            .join(Application, Application.id == ReviewAssignment.application_id)
-            .where(*_counted_reviews(call_id), ReviewAssignment.application_id.in_([r.application_id for r in result]))
-        ):
-            scores[application_id].append(score.quantize(CENT))
-    rows = [_ranked_application(row, threshold, scores.get(row.application_id, [])) for row in result]
-    total = result[0].ranked_total if result else 0
-    first_over = result[0].first_over if result else None
-    return rows, total, first_over
-
-
 def _ranked_application(row, threshold: Decimal, scores: list[Decimal]) -> RankedApplication:
     gap = _decimal(row.spread)
     return RankedApplication(
         rank=row.rank, application_id=row.application_id, reference=row.reference, applicant_name=row.applicant_name,
-        title=row.title, state=row.state, section=row.section, partner_region=row.partner_region,
+        title=row.title, state=ApplicationState(row.state),
+        section=BudgetSection(row.section) if row.section else None, partner_region=row.partner_region,
         amount_requested=_decimal(row.amount), reviews_done=row.done, reviews_assigned=row.assigned,
         mean_score=_decimal(row.mean_score), normalised_mean=_decimal(row.normalised_mean), spread=gap,
         flagged=is_flagged(gap, threshold), cumulative_requested=_decimal(row.cumulative),
@@ -484,28 +494,210 @@ def _ranked_application(row, threshold: Decimal, scores: list[Decimal]) -> Ranke
     )
 
 
-def ranking_page(call_id: int, *, page: int = 1, page_size: int = 100, envelope: Decimal | None = None,
-                 section: BudgetSection | None = None, state: ApplicationState | None = None,
-                 partner_region: str | None = None, flagged_only: bool = False, sort: str = "score") -> RankingPage:
-    """One page of the ranking (pages from 1; past the last one, the last one). Four statements: the
-    threshold, the reviewers' severities (grouped by the database), the page's rows ranked among the
-    whole filtered ranking, their reviews' scores."""
-    if sort not in SORTS:
-        raise ValueError(f"unknown sort {sort!r}; expected one of {SORTS}")
+def _review_scores(call_id: int, application_ids: list[int]) -> dict[int, list[Decimal]]:
+    """Each listed application's counted review scores: one statement."""
+    scores: dict[int, list[Decimal]] = defaultdict(list)
+    if application_ids:
+        for application_id, score in db.session.execute(
+            sa.select(ReviewAssignment.application_id, Review.score)
+            .join(ReviewAssignment, ReviewAssignment.id == Review.assignment_id)
+            .join(Application, Application.id == ReviewAssignment.application_id)
+            .where(*_counted_reviews(call_id), ReviewAssignment.application_id.in_(application_ids))
+        ):
+            scores[application_id].append(score.quantize(CENT))
+    return scores
+
+
+def recomputed_page(call_id: int, *, page: int = 1, page_size: int = 100, envelope: Decimal | None = None,
+                    sort: str = "score", section: BudgetSection | None = None) -> RankingPage:
+    """One page of the ranking computed from the reviews, as the page did before the ranking was stored
+    (four statements, the whole call ranked by the database): the baseline of bench/ranking.py."""
     threshold = _threshold(call_id)
     if threshold is None:
         return RankingPage([], 0, None)
-    filters = {"section": section, "state": state, "partner_region": partner_region, "flagged_only": flagged_only,
-               "sort": sort}
-    page = max(page, 1)
-    rows, total, first_over = _ranked_rows(call_id, offset=(page - 1) * page_size, limit=page_size,
-                                           envelope=envelope, threshold=threshold, **filters)
-    if not rows and page > 1:  # past the end (the ranking shrank, or a typed URL): the last page
-        _rows, total, _ = _ranked_rows(call_id, limit=1, threshold=threshold, with_scores=False, **filters)
-        last = max(math.ceil(total / page_size), 1)
-        rows, total, first_over = _ranked_rows(call_id, offset=(last - 1) * page_size, limit=page_size,
-                                               envelope=envelope, threshold=threshold, **filters)
-    return RankingPage(rows, total, first_over)
+    statement = _ranking_statement(
+        call_id, threshold, severity_corrections(reviewer_severities(call_id)), section=section, state=None,
+        partner_region=None, flagged_only=False, sort=sort, envelope=envelope)
+    offset = (max(page, 1) - 1) * page_size
+    result = db.session.execute(sa.select(statement).where(statement.c.rank > offset,
+                                                           statement.c.rank <= offset + page_size)
+                                .order_by(statement.c.rank)).all()
+    scores = _review_scores(call_id, [row.application_id for row in result])
+    rows = [_ranked_application(row, threshold, scores.get(row.application_id, [])) for row in result]
+    return RankingPage(rows, result[0].ranked_total if result else 0, result[0].first_over if result else None)
+
+
+# ---------------------------------------------------------------- the stored ranking
+
+
+def _refresh_select(call_id: int, corrections: Corrections):
+    """Every row of the stored ranking of the call, with its ranks and running sums for each sort, in the
+    whole call and in its section (withdrawn applications apart): one select for one INSERT."""
+    rows = _per_application(call_id, corrections, with_names=False).subquery("unranked")
+    withdrawn = rows.c.state == ApplicationState.WITHDRAWN
+    columns = [rows.c.application_id, sa.literal(call_id, sa.Integer).label("call_id"), withdrawn.label("withdrawn"),
+               rows.c.state, rows.c.section, rows.c.partner_region, rows.c.reference, rows.c.amount, rows.c.done,
+               rows.c.assigned, rows.c.mean_score, rows.c.normalised_mean, rows.c.spread, rows.c.suggested_count,
+               rows.c.suggested_total, rows.c.fund, rows.c.fund_lower, rows.c.do_not_fund]
+    for prefix, partition in (("", [withdrawn]), ("section_", [withdrawn, rows.c.section])):
+        for sort in SORTS:
+            order = _order(rows, sort)
+            columns.append(sa.func.row_number().over(partition_by=partition, order_by=order)
+                           .label(f"{prefix}rank_{sort}"))
+            columns.append(sa.func.sum(rows.c.amount).over(partition_by=partition, order_by=order, rows=(None, 0))
+                           .label(f"{prefix}cumulative_{sort}"))
+    return sa.select(*columns)
+
+
+def refresh_ranking(call_id: int, *, force: bool = False) -> bool:
+    """Write the call's stored ranking again from its reviews, if it is stale (or ``force``): DELETE, then
+    one INSERT … SELECT (the ranks and running sums by window functions), then the version it covers.
+    Keeps: the stored rows equal the ranking computed from every counted review committed before the
+    version read at the start. Refreshes of one call run one after the other (an advisory lock on
+    PostgreSQL; SQLite has one writer), so a change committed during a refresh is picked up by the
+    refresh its own commit queued. The caller commits. True when it wrote."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(RANKING_LOCK, call_id)))
+    state = db.session.execute(sa.select(CallRanking.version, CallRanking.ranked_version, CallRanking.refreshed_at)
+                               .where(CallRanking.call_id == call_id)).first()
+    if not force and state is not None and state.refreshed_at is not None and state.ranked_version >= state.version:
+        return False
+    if db.session.get(Call, call_id) is None:
+        return False
+    version = state.version if state is not None else 0
+    started = utcnow()
+    corrections = severity_corrections(reviewer_severities(call_id))
+    db.session.execute(sa.delete(RankingEntry).where(RankingEntry.call_id == call_id))
+    select = _refresh_select(call_id, corrections)
+    db.session.execute(sa.insert(RankingEntry).from_select([c.name for c in select.selected_columns], select))
+    if state is None:
+        db.session.execute(sa.insert(CallRanking).values(call_id=call_id, version=0, ranked_version=0,
+                                                         refreshed_at=started))
+    else:
+        db.session.execute(sa.update(CallRanking).where(CallRanking.call_id == call_id).values(
+            ranked_version=version, refreshed_at=started,
+            # Changes committed since the version was read may or may not be in: stale from now on.
+            changed_at=sa.case((CallRanking.version == version, None), else_=started)))
+    return True
+
+
+@dataclass(frozen=True)
+class RankingStatus:
+    """How current a call's stored ranking is: when it was computed, and since when changes committed
+    after it wait for the next refresh (None when it is up to date)."""
+
+    refreshed_at: datetime | None
+    changed_at: datetime | None
+    stale: bool
+
+
+def _status(row) -> RankingStatus:
+    if row.refreshed_at is None:
+        return RankingStatus(None, row.changed_at, True)
+    stale = row.version is not None and row.ranked_version < row.version
+    return RankingStatus(row.refreshed_at, row.changed_at if stale else None, stale)
+
+
+class _Scope:
+    """Which stored ranks a view reads, and which of its rows it shows. The ranks and running sums are
+    those of the whole call, or of one budget section when a section is chosen (each section has its
+    own envelope); withdrawn applications are ranked among themselves. The other filters (a state among
+    those ranked, a partner region, disagreements only) show some rows of that ranking with their ranks
+    and running sums in it: they share its envelope, so where it runs out does not move."""
+
+    def __init__(self, call_id, *, section, state, partner_region, flagged_only, sort, threshold_hundredths):
+        if sort not in SORTS:
+            raise ValueError(f"unknown sort {sort!r}; expected one of {SORTS}")
+        prefix = "section_" if section is not None else ""
+        self.rank = getattr(RankingEntry, f"{prefix}rank_{sort}")
+        self.cumulative = getattr(RankingEntry, f"{prefix}cumulative_{sort}")
+        self.where = [RankingEntry.call_id == call_id,
+                      RankingEntry.withdrawn.is_(state == ApplicationState.WITHDRAWN)]
+        if section is not None:
+            self.where.append(RankingEntry.section == section.value)
+        self.view = []
+        if state is not None and state not in (*RANKED_STATES, ApplicationState.WITHDRAWN):
+            self.view.append(sa.false())
+        elif state in RANKED_STATES:
+            self.view.append(RankingEntry.state == state.value)
+        if partner_region:
+            self.view.append(RankingEntry.partner_region == partner_region)
+        if flagged_only:
+            self.view.append(RankingEntry.spread > threshold_hundredths)
+
+    def total(self):
+        """How many rows the view holds: the last rank of the scope read from its index, or a count."""
+        if not self.view:
+            return sa.select(sa.func.coalesce(sa.func.max(self.rank), 0)).where(*self.where).scalar_subquery()
+        return sa.select(sa.func.count()).select_from(RankingEntry).where(*self.where, *self.view).scalar_subquery()
+
+    def first_over(self, envelope: Decimal):
+        """The first rank of the scope whose running sum passes the envelope: read down the ranks only
+        when the last running sum passes it (the rows read are then those the envelope covers)."""
+        cents = int(envelope * HUNDRED)
+        last = (sa.select(self.cumulative).where(*self.where).order_by(self.rank.desc()).limit(1)
+                .scalar_subquery())
+        first = sa.select(sa.func.min(self.rank)).where(*self.where, self.cumulative > cents).scalar_subquery()
+        return sa.case((last > cents, first))
+
+    def rows(self):
+        stored = [column for column in RankingEntry.__table__.columns]
+        return (sa.select(*stored, self.rank.label("rank"), self.cumulative.label("cumulative"),
+                          Application.title.label("title"),
+                          sa.func.coalesce(Organisation.name, User.full_name).label("applicant_name"))
+                .join(Application, Application.id == RankingEntry.application_id)
+                .join(Applicant, Applicant.id == Application.applicant_id)
+                .outerjoin(Organisation, Organisation.id == Applicant.organisation_id)
+                .outerjoin(User, User.id == Applicant.person_id)
+                .where(*self.where, *self.view).order_by(self.rank))
+
+
+def ranking_page(call_id: int, *, page: int = 1, page_size: int = 100, envelope: Decimal | None = None,
+                 section: BudgetSection | None = None, state: ApplicationState | None = None,
+                 partner_region: str | None = None, flagged_only: bool = False, sort: str = "score") -> RankingPage:
+    """One page of the call's stored ranking (pages from 1; past the last one, the last one), in three
+    statements whatever the size of the call: the call's threshold, the ranking's status, the view's
+    total and where the envelope runs out; the page's rows (a range of ranks read from the index of
+    (call, scope, rank); with a state, region or disagreement filter, the view's rows in rank order);
+    their reviews' scores. See :class:`_Scope` for the ranks a filter shows."""
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}; expected one of {SORTS}")
+    threshold_hundredths = (sa.select(sa.cast(sa.func.round(Call.disagreement_threshold * 100), sa.Integer))
+                            .where(Call.id == call_id).scalar_subquery())
+    scope = _Scope(call_id, section=section, state=state, partner_region=partner_region, flagged_only=flagged_only,
+                   sort=sort, threshold_hundredths=threshold_hundredths)
+    first_over = scope.first_over(envelope) if envelope is not None else sa.null()
+    head = db.session.execute(
+        sa.select(Call.disagreement_threshold, CallRanking.version, CallRanking.ranked_version, CallRanking.changed_at,
+                  CallRanking.refreshed_at, scope.total().label("total"), first_over.label("first_over"))
+        .outerjoin(CallRanking, CallRanking.call_id == Call.id).where(Call.id == call_id)).first()
+    if head is None:
+        return RankingPage([], 0, None)
+    total = int(head.total)
+    pages = max(math.ceil(total / page_size), 1)
+    page = min(max(page, 1), pages)
+    offset = (page - 1) * page_size
+    query = scope.rows()
+    if scope.view:
+        # The row before the page too (when there is one): the envelope's line goes before the first row
+        # of the view past it, which may follow a row of the previous page.
+        query = query.offset(max(offset - 1, 0)).limit(page_size + (1 if offset else 0))
+    else:
+        query = query.where(scope.rank > offset - 1, scope.rank <= offset + page_size)
+    result = db.session.execute(query).all()
+    previous = result.pop(0).rank if offset and result else None
+    scores = _review_scores(call_id, [row.application_id for row in result])
+    rows = [_ranked_application(row, head.disagreement_threshold, scores.get(row.application_id, []))
+            for row in result]
+    first = head.first_over
+    line = None
+    if first is not None:
+        for row in rows:
+            if row.rank >= first and (previous is None or previous < first):
+                line = row.rank
+                break
+            previous = row.rank
+    return RankingPage(rows, total, first, status=_status(head), envelope_line=line, page=page)
 
 
 def call_ranking(
@@ -518,38 +710,153 @@ def call_ranking(
     sort: str = "score",
     with_scores: bool = True,
 ) -> list[RankedApplication]:
-    """The call's screened-eligible applications (under review or decided; ``state`` picks one state),
-    with their review figures, in ``sort`` order (best mean first by default). Normalisation always
-    uses every counted review of the call, whatever the filters. Four statements in all (three
-    without ``with_scores``, the reviews' individual scores)."""
-    if sort not in SORTS:
-        raise ValueError(f"unknown sort {sort!r}; expected one of {SORTS}")
+    """Every row of the view of the call's stored ranking (see :class:`_Scope`), in ``sort`` order: the
+    eligible applications under review or decided (``state`` picks one of them, or the withdrawn ones),
+    with their review figures. Normalisation uses every counted review of the call, whatever the
+    filters. Three statements (two without ``with_scores``, the reviews' individual scores)."""
     threshold = _threshold(call_id)
     if threshold is None:
         return []
-    rows, _total, _first_over = _ranked_rows(
-        call_id, threshold=threshold, with_scores=with_scores, section=section, state=state,
-        partner_region=partner_region, flagged_only=flagged_only, sort=sort)
-    return rows
+    scope = _Scope(call_id, section=section, state=state, partner_region=partner_region, flagged_only=flagged_only,
+                   sort=sort, threshold_hundredths=_hundredths_of(threshold))
+    result = db.session.execute(scope.rows()).all()
+    scores = _review_scores(call_id, [row.application_id for row in result]) if with_scores else {}
+    return [_ranked_application(row, threshold, scores.get(row.application_id, [])) for row in result]
 
 
 def ranking_rows(call_id: int, *, section: BudgetSection | None = None, state: ApplicationState | None = None,
                  partner_region: str | None = None, flagged_only: bool = False, sort: str = "score",
                  batch: int = 500) -> Iterator[RankedApplication]:
-    """Every row of the ranking, read from one statement by batches of ``batch`` rows as they are
-    consumed (a server-side cursor on PostgreSQL), for the CSV export: the whole ranking never sits in
-    memory. The reviews' individual scores are not read (``review_scores`` is empty)."""
-    if sort not in SORTS:
-        raise ValueError(f"unknown sort {sort!r}; expected one of {SORTS}")
+    """Every row of the view of the stored ranking, read from one statement by batches of ``batch`` rows
+    as they are consumed (a server-side cursor on PostgreSQL), for the CSV export: the whole ranking
+    never sits in memory. The reviews' individual scores are not read (``review_scores`` is empty)."""
     threshold = _threshold(call_id)
     if threshold is None:
         return
-    statement = _ranking_statement(
-        call_id, threshold, severity_corrections(reviewer_severities(call_id)), section=section, state=state,
-        partner_region=partner_region, flagged_only=flagged_only, sort=sort, envelope=None)
-    result = db.session.execute(sa.select(statement).order_by(statement.c.rank).execution_options(yield_per=batch))
-    for row in result:
+    scope = _Scope(call_id, section=section, state=state, partner_region=partner_region, flagged_only=flagged_only,
+                   sort=sort, threshold_hundredths=_hundredths_of(threshold))
+    for row in db.session.execute(scope.rows().execution_options(yield_per=batch)):
         yield _ranked_application(row, threshold, [])
+
+
+def ranking_mismatches(call_id: int) -> list[int]:
+    """The applications whose stored ranking row differs from a recomputation from the reviews (or that
+    one of them lacks), by id: empty when the stored ranking is current. Two statements and the
+    severities; the whole call is read, for ``flask reviews verify-ranking``."""
+    select = _refresh_select(call_id, severity_corrections(reviewer_severities(call_id))).subquery("computed")
+    names = [column.name for column in select.columns]
+    computed = {row.application_id: tuple(row) for row in db.session.execute(sa.select(*select.columns))}
+    stored = {row.application_id: tuple(row) for row in db.session.execute(
+        sa.select(*(getattr(RankingEntry, name) for name in names)).where(RankingEntry.call_id == call_id))}
+    return sorted(i for i in computed.keys() | stored.keys() if _normal(computed.get(i)) != _normal(stored.get(i)))
+
+
+def _normal(row):
+    return None if row is None else tuple(
+        bool(value) if isinstance(value, bool) else str(value) if value is not None and not isinstance(value, int)
+        else value for value in row)
+
+
+def stale_calls(older_than: datetime) -> list[int]:
+    """The calls whose stored ranking misses changes committed before ``older_than`` (a refresh lost with
+    its message, or never queued: the calls of a database migrated to the stored ranking)."""
+    return list(db.session.scalars(
+        sa.select(CallRanking.call_id).where(CallRanking.ranked_version < CallRanking.version,
+                                             CallRanking.changed_at < older_than)
+        .order_by(CallRanking.call_id)))
+
+
+# ---------------------------------------------------------------- keeping it current
+
+RANKING_LOCK = 12  # the first key of the refreshes' advisory locks (issue #12); the second is the call's id
+_CHANGED = "subventia.ranking_changed_calls"
+_APPLICATION_FIELDS = ("state", "eligible", "amount_requested", "section", "partner_region", "reference", "call_id")
+_ASSIGNMENT_FIELDS = ("state", "application_id", "reviewer_id")
+_REVIEW_FIELDS = ("state", "score", "opinion", "suggested_amount", "assignment_id")
+
+
+def _changed(instance, fields) -> bool:
+    state = sa.inspect(instance)
+    return any(state.attrs[name].history.has_changes() for name in fields)
+
+
+def _was_or_is(instance, name, value) -> bool:
+    history = sa.inspect(instance).attrs[name].history
+    return getattr(instance, name) == value or value in (history.deleted or ())
+
+
+@event.listens_for(Session, "after_flush")
+def _note_ranking_changes(session, flush_context):
+    """Any flush that changes what a call's ranking reads (an eligible application's state, section,
+    region, amount or reference; an assignment; a review submitted, reopened or changed once submitted)
+    adds one to the call's ranking version, in the same transaction; its commit queues the refresh."""
+    call_ids: set[int] = set()
+    application_ids: set[int] = set()
+    assignment_ids: set[int] = set()
+    new, deleted = session.new, session.deleted
+    for instance in chain(new, session.dirty, deleted):
+        if isinstance(instance, Application):
+            if (instance in new or instance in deleted or _changed(instance, _APPLICATION_FIELDS)) \
+                    and _was_or_is(instance, "eligible", True):
+                call_ids.add(instance.call_id)
+                call_ids.update(sa.inspect(instance).attrs.call_id.history.deleted or ())
+        elif isinstance(instance, ReviewAssignment):
+            if instance in new or instance in deleted or _changed(instance, _ASSIGNMENT_FIELDS):
+                application_ids.add(instance.application_id)
+        elif isinstance(instance, Review):
+            if (instance in new or instance in deleted or _changed(instance, _REVIEW_FIELDS)) \
+                    and _was_or_is(instance, "state", ReviewState.SUBMITTED):
+                assignment_ids.add(instance.assignment_id)
+    connection = session.connection()
+    if application_ids or assignment_ids:
+        applications = Application.__table__
+        assignments = ReviewAssignment.__table__
+        call_ids.update(connection.scalars(
+            sa.select(applications.c.call_id).where(applications.c.id.in_(application_ids))
+            .union(sa.select(applications.c.call_id).join(assignments, assignments.c.application_id == applications.c.id)
+                   .where(assignments.c.id.in_(assignment_ids)))))
+    call_ids.discard(None)
+    if not call_ids:
+        return
+    now = utcnow()
+    table = CallRanking.__table__
+    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    for call_id in sorted(call_ids):  # the same order in every transaction: no deadlock between two
+        statement = insert(table).values(call_id=call_id, version=1, ranked_version=0, changed_at=now)
+        connection.execute(statement.on_conflict_do_update(
+            index_elements=[table.c.call_id],
+            set_={"version": table.c.version + 1, "changed_at": sa.func.coalesce(table.c.changed_at, now)}))
+    session.info.setdefault(_CHANGED, set()).update(call_ids)
+
+
+@event.listens_for(Session, "after_commit")
+def _queue_refreshes(session):
+    if session.in_nested_transaction():
+        return  # a savepoint released: the outer transaction still has to commit
+    call_ids = session.info.pop(_CHANGED, None)
+    if call_ids:
+        queue_refresh(sorted(call_ids), delay=True)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_changes(session, transaction):
+    if transaction.parent is None:
+        session.info.pop(_CHANGED, None)
+
+
+def queue_refresh(call_ids: list[int], *, delay: bool = False) -> None:
+    """Hand the calls to the refresh task. ``delay``: a few seconds later (RANKING_REFRESH_DELAY), so that
+    a burst of submissions is refreshed once (each refresh does nothing once the ranking is current). A
+    broker outage must not undo a committed action: the sweeper refreshes what is left stale."""
+    from grants.reviews.tasks import refresh_call_ranking
+
+    countdown = current_app.config.get("RANKING_REFRESH_DELAY", 3) if delay else None
+    for call_id in call_ids:
+        try:
+            refresh_call_ranking.apply_async((call_id,), countdown=countdown)
+        except Exception:  # noqa: BLE001 — kombu raises many kinds of connection errors
+            current_app.logger.exception("could not enqueue the ranking refresh of call %s; the sweeper will",
+                                         call_id)
 
 
 def young_people_counts(call: Call) -> dict[int, int | None]:

@@ -236,17 +236,28 @@ def ranking_page(call_id: int):
     call = db.get_or_404(Call, call_id)
     filters = ranking_filters()
     envelope = envelope_for_ranking(call, filters["section"])
-    # One page is read: the database ranks the whole call (ranks and running sums need it) and returns
-    # 100 rows. The CSV export holds every row.
+    # One page of the stored ranking (refreshed by a task after each change): a range of ranks read
+    # from an index, whatever the size of the call. The CSV export holds every row.
     page = ranking.ranking_page(call.id, page=request.args.get("page", 1, type=page_number),
                                 page_size=RANKING_PAGE_SIZE, envelope=envelope, **filters)
     pages = max(math.ceil(page.total / RANKING_PAGE_SIZE), 1)
-    number = (page.rows[0].rank - 1) // RANKING_PAGE_SIZE + 1 if page.rows else 1
     return render_template(
-        "reviews/ranking.html", call=call, rows=page.rows, total=page.total, page=number, pages=pages,
-        filters=filters, envelope=envelope, first_over=page.first_over,
-        states=RANKING_STATES, regions=ranking.partner_regions_of(call.id), sorts=ranking.SORTS,
+        "reviews/ranking.html", call=call, rows=page.rows, total=page.total, page=page.page, pages=pages,
+        filters=filters, envelope=envelope, first_over=page.first_over, envelope_line=page.envelope_line,
+        status=page.status, states=RANKING_STATES, regions=ranking.partner_regions_of(call.id), sorts=ranking.SORTS,
     )
+
+
+@bp.post("/gestion/appels/<int:call_id>/classement/mettre-a-jour")
+@allow(Access.MANAGER)
+def refresh_ranking(call_id: int):
+    """Queue the refresh of the call's stored ranking now (on the embedded default it runs before the
+    redirect). Nothing is written by the request itself."""
+    call = db.get_or_404(Call, call_id)
+    ranking.queue_refresh([call.id])
+    flash(_("La mise à jour du classement est lancée ; rechargez la page dans quelques instants si elle "
+            "n'apparaît pas encore."), "success")
+    return redirect(url_for("reviews.ranking_page", call_id=call.id, **request.args))
 
 
 @bp.get("/gestion/appels/<int:call_id>/classement.csv")
