@@ -175,6 +175,7 @@ ACCESS_TABLE: dict[str, Access | Token] = {
     "reviews.desk": Access.REVIEWER,
     "reviews.ranking_csv": Access.MANAGER,
     "reviews.ranking_page": Access.MANAGER,
+    "reviews.refresh_ranking": Access.MANAGER,
     "reviews.recuse": Access.REVIEWER,
     "reviews.confirm_submission": Access.REVIEWER,
     "reviews.autosave": Access.REVIEWER,

@@ -73,8 +73,9 @@ class CommitteeLine:
 
 
 def candidates(call: Call, section: BudgetSection) -> list[RankedApplication]:
-    """Applications still to decide in ``section`` (under review, waiting list included), best first."""
-    return [r for r in call_ranking(call.id, section=section) if r.state == ApplicationState.UNDER_REVIEW]
+    """Applications still to decide in ``section`` (under review, waiting list included), best first: the
+    section's stored ranking, its decided rows left out (ranks and running sums those of the section)."""
+    return call_ranking(call.id, section=section, state=ApplicationState.UNDER_REVIEW)
 
 
 def _waitlisted_ids(application_ids: list[int]) -> set[int]:

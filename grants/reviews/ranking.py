@@ -558,6 +558,11 @@ def refresh_ranking(call_id: int, *, force: bool = False) -> bool:
     refresh its own commit queued. The caller commits. True when it wrote."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(RANKING_LOCK, call_id)))
+    else:
+        # SQLite: the write lock first (a transaction that read, then wrote after another writer
+        # committed, would fail with "database is locked"); writers take turns there anyway.
+        db.session.execute(sa.update(CallRanking).where(CallRanking.call_id == call_id)
+                           .values(version=CallRanking.version))
     state = db.session.execute(sa.select(CallRanking.version, CallRanking.ranked_version, CallRanking.refreshed_at)
                                .where(CallRanking.call_id == call_id)).first()
     if not force and state is not None and state.refreshed_at is not None and state.ranked_version >= state.version:
@@ -770,6 +775,7 @@ def stale_calls(older_than: datetime) -> list[int]:
 
 RANKING_LOCK = 12  # the first key of the refreshes' advisory locks (issue #12); the second is the call's id
 _CHANGED = "subventia.ranking_changed_calls"
+_REQUESTED = "subventia.ranking_refresh_requested"
 _APPLICATION_FIELDS = ("state", "eligible", "amount_requested", "section", "partner_region", "reference", "call_id")
 _ASSIGNMENT_FIELDS = ("state", "application_id", "reviewer_id")
 _REVIEW_FIELDS = ("state", "score", "opinion", "suggested_amount", "assignment_id")
@@ -829,11 +835,21 @@ def _note_ranking_changes(session, flush_context):
     session.info.setdefault(_CHANGED, set()).update(call_ids)
 
 
+def refresh_after_commit(call_id: int) -> None:
+    """Queue the refresh of the call's stored ranking when the transaction commits, without waiting (a
+    manager asked for it): after the commit, so that the request holds no lock the refresh waits for
+    (SQLite's write lock of a form's request)."""
+    db.session.info.setdefault(_REQUESTED, set()).add(call_id)
+
+
 @event.listens_for(Session, "after_commit")
 def _queue_refreshes(session):
     if session.in_nested_transaction():
         return  # a savepoint released: the outer transaction still has to commit
-    call_ids = session.info.pop(_CHANGED, None)
+    requested = session.info.pop(_REQUESTED, set())
+    call_ids = session.info.pop(_CHANGED, set()) - requested
+    if requested:
+        queue_refresh(sorted(requested))
     if call_ids:
         queue_refresh(sorted(call_ids), delay=True)
 
@@ -842,6 +858,7 @@ def _queue_refreshes(session):
 def _forget_changes(session, transaction):
     if transaction.parent is None:
         session.info.pop(_CHANGED, None)
+        session.info.pop(_REQUESTED, None)
 
 
 def queue_refresh(call_ids: list[int], *, delay: bool = False) -> None:

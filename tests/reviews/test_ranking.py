@@ -263,9 +263,15 @@ def test_filters_and_sorts(app, scored_call):
     assert refs(partner_region="Kayes") == ["F-1", "F-3"]
     assert refs(state=ApplicationState.DECIDED) == ["F-3"]
     assert refs(flagged_only=True) == ["F-1"]
-    # the running total follows the returned order, filters included
-    assert [r.cumulative_requested for r in call_ranking(scored_call.id, partner_region="Kayes")] == [
-        D("1000.00"), D("5000.00")]
+    # a region (a state, disagreements) shows rows of the call's ranking with their ranks and running
+    # totals in it: they share its envelope. A section has its own envelope: ranked and summed apart.
+    kayes = call_ranking(scored_call.id, partner_region="Kayes")
+    assert [(r.rank, r.cumulative_requested) for r in kayes] == [(2, D("10000.00")), (3, D("14000.00"))]
+    [decided] = call_ranking(scored_call.id, state=ApplicationState.DECIDED)
+    assert (decided.rank, decided.cumulative_requested) == (3, D("14000.00"))
+    operating = call_ranking(scored_call.id, section=BudgetSection.OPERATING)
+    assert [(r.reference, r.rank, r.cumulative_requested) for r in operating] == [
+        ("F-1", 1, D("1000.00")), ("F-3", 2, D("5000.00"))]
     with pytest.raises(ValueError):
         call_ranking(scored_call.id, sort="hasard")
     assert call_ranking(987654) == []
@@ -306,4 +312,4 @@ def test_the_ranking_runs_the_same_number_of_statements_for_2_and_20_application
         assert len(call_ranking(small_id)) == 2
     with app.app_context(), counted_statements() as many:
         assert len(call_ranking(large_id, partner_region=None, flagged_only=False)) == 20
-    assert len(few) == len(many) == 4, many
+    assert len(few) == len(many) == 3, many  # the threshold, the stored rows, their reviews' scores

@@ -251,10 +251,11 @@ def ranking_page(call_id: int):
 @bp.post("/gestion/appels/<int:call_id>/classement/mettre-a-jour")
 @allow(Access.MANAGER)
 def refresh_ranking(call_id: int):
-    """Queue the refresh of the call's stored ranking now (on the embedded default it runs before the
-    redirect). Nothing is written by the request itself."""
+    """Queue the refresh of the call's stored ranking at once, after the commit (on the embedded default
+    it runs before the redirect). The request itself writes nothing."""
     call = db.get_or_404(Call, call_id)
-    ranking.queue_refresh([call.id])
+    ranking.refresh_after_commit(call.id)
+    db.session.commit()
     flash(_("La mise à jour du classement est lancée ; rechargez la page dans quelques instants si elle "
             "n'apparaît pas encore."), "success")
     return redirect(url_for("reviews.ranking_page", call_id=call.id, **request.args))
