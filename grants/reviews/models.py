@@ -156,6 +156,8 @@ class CallRanking(db.Model):
     ranked_version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The partner regions the stored ranking names, sorted: the page's filter (written by the refresh).
+    partner_regions: Mapped[list[str] | None] = mapped_column(sa.JSON)
 
 
 def _ranking_indexes():
@@ -165,6 +167,11 @@ def _ranking_indexes():
         indexes.append(sa.Index(f"ix_ranked_applications_{sort}", "call_id", "withdrawn", f"rank_{sort}"))
         indexes.append(sa.Index(f"ix_ranked_applications_section_{sort}", "call_id", "withdrawn", "section",
                                 f"section_rank_{sort}"))
+        # Where the envelope runs out: the first rank whose running sum passes it, sought in the index.
+        indexes.append(sa.Index(f"ix_ranked_applications_cumulative_{sort}", "call_id", "withdrawn",
+                                f"cumulative_{sort}", f"rank_{sort}"))
+        indexes.append(sa.Index(f"ix_ranked_applications_section_cumulative_{sort}", "call_id", "withdrawn",
+                                "section", f"section_cumulative_{sort}", f"section_rank_{sort}"))
     return tuple(indexes)
 
 

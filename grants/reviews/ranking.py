@@ -32,6 +32,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
+from enum import StrEnum
 from fractions import Fraction
 from itertools import chain
 
@@ -575,12 +576,16 @@ def refresh_ranking(call_id: int, *, force: bool = False) -> bool:
     db.session.execute(sa.delete(RankingEntry).where(RankingEntry.call_id == call_id))
     select = _refresh_select(call_id, corrections)
     db.session.execute(sa.insert(RankingEntry).from_select([c.name for c in select.selected_columns], select))
+    regions = sorted(region for region in db.session.scalars(
+        sa.select(RankingEntry.partner_region).where(RankingEntry.call_id == call_id,
+                                                     RankingEntry.partner_region.is_not(None)).distinct())
+        if region)
     if state is None:
         db.session.execute(sa.insert(CallRanking).values(call_id=call_id, version=0, ranked_version=0,
-                                                         refreshed_at=started))
+                                                         refreshed_at=started, partner_regions=regions))
     else:
         db.session.execute(sa.update(CallRanking).where(CallRanking.call_id == call_id).values(
-            ranked_version=version, refreshed_at=started,
+            ranked_version=version, refreshed_at=started, partner_regions=regions,
             # Changes committed since the version was read may or may not be in: stale from now on.
             changed_at=sa.case((CallRanking.version == version, None), else_=started)))
     return True
@@ -637,13 +642,12 @@ class _Scope:
         return sa.select(sa.func.count()).select_from(RankingEntry).where(*self.where, *self.view).scalar_subquery()
 
     def first_over(self, envelope: Decimal):
-        """The first rank of the scope whose running sum passes the envelope: read down the ranks only
-        when the last running sum passes it (the rows read are then those the envelope covers)."""
+        """The first rank of the scope whose running sum passes the envelope."""
         cents = int(envelope * HUNDRED)
-        last = (sa.select(self.cumulative).where(*self.where).order_by(self.rank.desc()).limit(1)
-                .scalar_subquery())
-        first = sa.select(sa.func.min(self.rank)).where(*self.where, self.cumulative > cents).scalar_subquery()
-        return sa.case((last > cents, first))
+        # The running sum never falls down the order: the lowest sum past the envelope (the lowest rank
+        # among equal sums) is the first rank past it, sought in the index of (scope, sum, rank).
+        return (sa.select(self.rank).where(*self.where, self.cumulative > cents)
+                .order_by(self.cumulative, self.rank).limit(1).scalar_subquery())
 
     def rows(self):
         stored = [column for column in RankingEntry.__table__.columns]
@@ -757,9 +761,18 @@ def ranking_mismatches(call_id: int) -> list[int]:
 
 
 def _normal(row):
-    return None if row is None else tuple(
-        bool(value) if isinstance(value, bool) else str(value) if value is not None and not isinstance(value, int)
-        else value for value in row)
+    """A row's values compared as the database gives them back: sums as integers (PostgreSQL's numeric),
+    enumerations as their values."""
+    if row is None:
+        return None
+    values = []
+    for value in row:
+        if isinstance(value, Decimal) and value == value.to_integral_value():
+            value = int(value)
+        elif isinstance(value, StrEnum):
+            value = value.value
+        values.append(value)
+    return tuple(values)
 
 
 def stale_calls(older_than: datetime) -> list[int]:
@@ -884,14 +897,7 @@ def young_people_counts(call: Call) -> dict[int, int | None]:
 
 
 def partner_regions_of(call_id: int) -> list[str]:
-    """The partner regions named by the call's eligible applications, for the ranking's filter."""
-    return sorted(
-        region
-        for region in db.session.scalars(
-            sa.select(Application.partner_region)
-            .where(Application.call_id == call_id, Application.eligible.is_(True),
-                   Application.partner_region.is_not(None))
-            .distinct()
-        )
-        if region
-    )
+    """The partner regions named by the call's ranked applications, for the ranking's filter: written
+    with the stored ranking, read in one statement whatever the size of the call."""
+    return list(db.session.scalar(sa.select(CallRanking.partner_regions).where(CallRanking.call_id == call_id))
+                or [])

@@ -30,6 +30,7 @@ def upgrade():
         sa.Column('ranked_version', sa.BigInteger(), nullable=False),
         sa.Column('changed_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('refreshed_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('partner_regions', sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint('call_id'),
     )
     ranks = []
@@ -66,6 +67,10 @@ def upgrade():
                         ['call_id', 'withdrawn', f'rank_{sort}'])
         op.create_index(f'ix_ranked_applications_section_{sort}', 'ranked_applications',
                         ['call_id', 'withdrawn', 'section', f'section_rank_{sort}'])
+        op.create_index(f'ix_ranked_applications_cumulative_{sort}', 'ranked_applications',
+                        ['call_id', 'withdrawn', f'cumulative_{sort}', f'rank_{sort}'])
+        op.create_index(f'ix_ranked_applications_section_cumulative_{sort}', 'ranked_applications',
+                        ['call_id', 'withdrawn', 'section', f'section_cumulative_{sort}', f'section_rank_{sort}'])
     op.execute(
         "INSERT INTO call_rankings (call_id, version, ranked_version, changed_at)"
         " SELECT DISTINCT call_id, 1, 0, CURRENT_TIMESTAMP FROM applications WHERE eligible"
@@ -74,6 +79,8 @@ def upgrade():
 
 def downgrade():
     for sort in SORTS:
+        op.drop_index(f'ix_ranked_applications_section_cumulative_{sort}', table_name='ranked_applications')
+        op.drop_index(f'ix_ranked_applications_cumulative_{sort}', table_name='ranked_applications')
         op.drop_index(f'ix_ranked_applications_section_{sort}', table_name='ranked_applications')
         op.drop_index(f'ix_ranked_applications_{sort}', table_name='ranked_applications')
     op.drop_table('ranked_applications')
