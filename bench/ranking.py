@@ -2,12 +2,13 @@
 CSV export (issue #12), on the data set of bench/dataset.py (built first when it is missing), then the
 stored ranking against the recomputation it replaced, in the same run.
 
-    .venv/bin/python -m bench.ranking [--database-url URL] [--requests 10] [--scale 1]
+    .venv/bin/python -m bench.ranking [--database-url URL] [--requests 10] [--multiply 10]
 
 The application runs in this process on the production configuration, as in bench/run.py's in-process
 columns: its CPU per request does not depend on the machine's load, the SQL time does; the ratios of the
 last part (a page of the stored ranking over a page recomputed from the reviews, measured alternately in
-the same minutes) hold under load. ``--scale 10`` builds a big call of 100,000 applications (in a
+the same minutes) hold under load. ``--multiply 10`` copies the big call's screened applications and
+their reviews into a call of ~85,000 ranked applications (100,000 with the unscreened ones; in a
 database of its own: pass another ``--database-url``).
 """
 
@@ -48,15 +49,67 @@ def timed(in_process: InProcess, function, requests: int) -> tuple[float, float,
             in_process.sql_seconds * 1000 / requests, in_process.statements // requests)
 
 
+def multiply_big_call(url: str, factor: int) -> None:
+    """Copy the big call's screened applications (under review, decided, withdrawn), their assignments and
+    their reviews ``factor - 1`` times into the same call, with new ids and references: a call of
+    ``factor`` × 10,000 applications on the scale-1 data set (bench/dataset.py does not build one: its
+    envelopes do not grow with ``--scale``). The copies' marks are not copied: the ranking reads the
+    stored scores."""
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        call_id = connection.execute("SELECT id FROM calls WHERE slug = %s", (dataset.BIG_CALL_SLUG,)).fetchone()[0]
+        if connection.execute("SELECT count(*) FROM applications WHERE call_id = %s AND reference LIKE %s",
+                              (call_id, "%-x%")).fetchone()[0]:
+            return  # multiplied already
+
+        def columns(table):
+            return [row[0] for row in connection.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = %s AND table_schema = 'public'"
+                " AND is_generated = 'NEVER' ORDER BY ordinal_position", (table,))]
+
+        spans = {table: connection.execute(f"SELECT max(id) FROM {table}").fetchone()[0]  # noqa: S608
+                 for table in ("applications", "review_assignments", "reviews")}
+        ranked = ("call_id = %(call)s AND eligible AND state IN ('under_review', 'decided', 'withdrawn')"
+                  " AND reference NOT LIKE '%%-x%%'")
+        for copy in range(1, factor):
+            replaced = {
+                "applications": {"id": f"id + {copy * spans['applications']}",
+                                 "reference": f"reference || '-x{copy}'"},
+                "review_assignments": {"id": f"id + {copy * spans['review_assignments']}",
+                                       "application_id": f"application_id + {copy * spans['applications']}"},
+                "reviews": {"id": f"id + {copy * spans['reviews']}",
+                            "assignment_id": f"assignment_id + {copy * spans['review_assignments']}"},
+            }
+            sources = {
+                "applications": f"FROM applications WHERE {ranked}",
+                "review_assignments": ("FROM review_assignments WHERE application_id IN (SELECT id FROM"  # noqa: S608
+                                       f" applications WHERE {ranked})"),
+                "reviews": ("FROM reviews WHERE assignment_id IN (SELECT ra.id FROM review_assignments ra"  # noqa: S608
+                            f" JOIN applications ON applications.id = ra.application_id WHERE {ranked})"),
+            }
+            for table in ("applications", "review_assignments", "reviews"):
+                names = columns(table)
+                select = ", ".join(replaced[table].get(name, name) for name in names)
+                connection.execute(f"INSERT INTO {table} ({', '.join(names)}) SELECT {select} {sources[table]}",  # noqa: S608
+                                   {"call": call_id})
+        for table in ("applications", "review_assignments", "reviews"):
+            connection.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608
+        connection.execute("ANALYZE")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=dataset.BENCH_DATABASE_URL)
     parser.add_argument("--requests", type=int, default=10)
-    parser.add_argument("--scale", type=float, default=1.0, help="of the data set, when it is built")
+    parser.add_argument("--multiply", type=int, default=1,
+                        help="copy the big call's screened applications and reviews to this many times as many")
     args = parser.parse_args(argv)
     use_server_environment(args.database_url)
     if not database_exists(args.database_url):
-        dataset.build(args.database_url, args.scale)
+        dataset.build(args.database_url)
+    if args.multiply > 1:
+        multiply_big_call(args.database_url, args.multiply)
     in_process = InProcess()
     client = in_process.client("manager", EMAILS["manager"])
     from grants.calls.models import Call
