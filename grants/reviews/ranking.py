@@ -638,7 +638,8 @@ class _Scope:
     def total(self):
         """How many rows the view holds: the last rank of the scope read from its index, or a count."""
         if not self.view:
-            return sa.select(sa.func.coalesce(sa.func.max(self.rank), 0)).where(*self.where).scalar_subquery()
+            last = sa.select(self.rank).where(*self.where).order_by(self.rank.desc()).limit(1).scalar_subquery()
+            return sa.func.coalesce(last, 0)
         return sa.select(sa.func.count()).select_from(RankingEntry).where(*self.where, *self.view).scalar_subquery()
 
     def first_over(self, envelope: Decimal):
@@ -649,16 +650,23 @@ class _Scope:
         return (sa.select(self.rank).where(*self.where, self.cumulative > cents)
                 .order_by(self.cumulative, self.rank).limit(1).scalar_subquery())
 
-    def rows(self):
-        stored = [column for column in RankingEntry.__table__.columns]
-        return (sa.select(*stored, self.rank.label("rank"), self.cumulative.label("cumulative"),
-                          Application.title.label("title"),
+    def rows(self, *, ranks: tuple[int, int] | None = None, offset: int = 0, limit: int | None = None):
+        """The view's stored rows in rank order (``ranks``: those ranked in (first, last]; or ``offset`` and
+        ``limit``), chosen first, then joined to their applications' titles and applicants' names."""
+        stored = sa.select(*RankingEntry.__table__.columns, self.rank.label("rank"),
+                           self.cumulative.label("cumulative")).where(*self.where, *self.view)
+        if ranks is not None:
+            stored = stored.where(self.rank > ranks[0], self.rank <= ranks[1])
+        if limit is not None or offset:
+            stored = stored.order_by(self.rank).offset(offset).limit(limit)
+        page = stored.subquery("page")
+        return (sa.select(page, Application.title.label("title"),
                           sa.func.coalesce(Organisation.name, User.full_name).label("applicant_name"))
-                .join(Application, Application.id == RankingEntry.application_id)
+                .join(Application, Application.id == page.c.application_id)
                 .join(Applicant, Applicant.id == Application.applicant_id)
                 .outerjoin(Organisation, Organisation.id == Applicant.organisation_id)
                 .outerjoin(User, User.id == Applicant.person_id)
-                .where(*self.where, *self.view).order_by(self.rank))
+                .order_by(page.c.rank))
 
 
 def ranking_page(call_id: int, *, page: int = 1, page_size: int = 100, envelope: Decimal | None = None,
@@ -686,13 +694,12 @@ def ranking_page(call_id: int, *, page: int = 1, page_size: int = 100, envelope:
     pages = max(math.ceil(total / page_size), 1)
     page = min(max(page, 1), pages)
     offset = (page - 1) * page_size
-    query = scope.rows()
     if scope.view:
         # The row before the page too (when there is one): the envelope's line goes before the first row
         # of the view past it, which may follow a row of the previous page.
-        query = query.offset(max(offset - 1, 0)).limit(page_size + (1 if offset else 0))
+        query = scope.rows(offset=max(offset - 1, 0), limit=page_size + (1 if offset else 0))
     else:
-        query = query.where(scope.rank > offset - 1, scope.rank <= offset + page_size)
+        query = scope.rows(ranks=(offset - 1, offset + page_size))
     result = db.session.execute(query).all()
     previous = result.pop(0).rank if offset and result else None
     scores = _review_scores(call_id, [row.application_id for row in result])
