@@ -2,7 +2,7 @@
 change it reads, and how current it is (call_rankings)
 
 Revision ID: e3a91c7d5b12
-Revises: b7d2e5a91c46
+Revises: c3a8e1f07b52
 Create Date: 2026-12-06 02:30:00
 
 Backfill: every call with an eligible application gets its status row, stale since the migration; the
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e3a91c7d5b12'
-down_revision = 'b7d2e5a91c46'
+down_revision = 'c3a8e1f07b52'
 branch_labels = None
 depends_on = None
 
