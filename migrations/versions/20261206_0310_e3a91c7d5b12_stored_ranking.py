@@ -2,8 +2,8 @@
 change it reads, and how current it is (call_rankings)
 
 Revision ID: e3a91c7d5b12
-Revises: c3a8f1d06e52
-Create Date: 2026-12-06 03:00:00
+Revises: e5b2d8a4c917
+Create Date: 2026-12-06 03:10:00
 
 Backfill: every call with an eligible application gets its status row, stale since the migration; the
 sweeper (grants.reviews.tasks.refresh_stale_rankings, every minute) or ``flask reviews refresh-rankings``
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e3a91c7d5b12'
-down_revision = 'c3a8f1d06e52'
+down_revision = 'e5b2d8a4c917'
 branch_labels = None
 depends_on = None
 
