@@ -302,10 +302,13 @@ def stage_of(decision: Decision, report: FinalReport | None, due_on: date, today
 
 def standings(*, call_id: int | None = None, programme_id: int | None = None, stage: Stage | None = None,
               today: date | None = None, applicant_ids: list[int] | None = None) -> list[GrantStanding]:
-    """Every active award with its final report's state and the stage it has reached (three queries)."""
+    """Every active award with its final report's state and the stage it has reached. The reports come
+    by an outer join, not by a list of the awards' ids (a national install has 400,000 awards: more
+    parameters than PostgreSQL's protocol takes)."""
     today = today or local_today()
     query = (
-        db.select(Decision).join(Decision.application)
+        db.select(Decision, FinalReport).join(Decision.application)
+        .outerjoin(FinalReport, FinalReport.decision_id == Decision.id)
         .where(Decision.outcome == Outcome.AWARDED, Decision.cancelled_at.is_(None))
         .options(selectinload(Decision.application).selectinload(Application.call),
                  selectinload(Decision.application).selectinload(Application.applicant)
@@ -319,12 +322,8 @@ def standings(*, call_id: int | None = None, programme_id: int | None = None, st
         query = query.join(Call, Call.id == Application.call_id).where(Call.programme_id == programme_id)
     if applicant_ids is not None:
         query = query.where(Application.applicant_id.in_(applicant_ids))
-    decisions = db.session.scalars(query).all()
-    reports = {report.decision_id: report for report in db.session.scalars(
-        db.select(FinalReport).where(FinalReport.decision_id.in_([d.id for d in decisions])))} if decisions else {}
     rows = []
-    for decision in decisions:
-        report = reports.get(decision.id)
+    for decision, report in db.session.execute(query):
         due_on = report_due_on(decision)
         row = GrantStanding(decision, decision.application, report, due_on,
                             stage_of(decision, report, due_on, today))

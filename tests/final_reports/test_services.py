@@ -25,6 +25,7 @@ from grants.models import (
     ReportState,
 )
 from tests.final_reports.conftest import OPERATING, awarded, filled, member
+from tests.test_query_counts import counted_statements
 
 
 def envelope_of(decision) -> CallEnvelope:
@@ -200,6 +201,19 @@ def test_stages_on_the_follow_up_list(app, call, manager):
     assert stages == {due.id: Stage.REPORT_DUE, late.id: Stage.REPORT_LATE, review.id: Stage.REPORT_SUBMITTED}
     only_late = services.standings(today=date(2026, 12, 1), stage=Stage.REPORT_LATE)
     assert [row.decision.id for row in only_late] == [late.id]
+
+
+def test_the_follow_up_list_reads_reports_by_a_join_not_by_a_list_of_award_ids(app, call, manager):
+    """At national scale (400,000 awards) a list of ids exceeds the 65,535 parameters of PostgreSQL's
+    protocol: the page answered a 500. The reports come with their awards in one statement."""
+    awards = [awarded(call, manager, amount="3000", advance="1000") for _ in range(3)]
+    submitted(awards[0])
+    with counted_statements() as statements:
+        rows = services.standings(today=date(2026, 12, 1))
+    assert {row.decision.id: row.report is not None for row in rows} == {awards[0].id: True, awards[1].id: False,
+                                                                         awards[2].id: False}
+    reading_reports = [s for s in statements if "final_reports" in s]
+    assert len(reading_reports) == 1 and "JOIN final_reports" in reading_reports[0]
 
 
 def test_reminders_go_out_before_and_after_the_due_date_once_each(app, call, manager):
