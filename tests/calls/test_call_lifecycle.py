@@ -259,3 +259,18 @@ def test_call_rows_count_drafts_and_submissions_in_constant_queries(manager, lin
     rows = services.call_rows(programme_id=programme_id)
     assert len(statements) <= 4
     assert [(r.drafts, r.submitted, r.envelope) for r in rows] == [(1, 1, Decimal("1000.00"))] * 3
+
+
+def test_the_managers_list_of_calls_is_paged(manager, line, login_as, monkeypatch):
+    monkeypatch.setattr(services, "CALLS_PER_PAGE", 2)
+    calls = [CallFactory(programme=line.programme, title=f"Appel n° {n}") for n in range(5)]
+    for call in calls:
+        ApplicationFactory(call=call)
+    db.session.commit()
+    client = login_as(manager)
+    first = client.get(f"/gestion/appels?programme={line.programme_id}").get_data(as_text=True)
+    last = client.get(f"/gestion/appels?programme={line.programme_id}&page=3").get_data(as_text=True)
+    assert sum(f"Appel n° {n}<" in first for n in range(5)) == 2 and "page 1 sur 3" in first
+    assert sum(f"Appel n° {n}<" in last for n in range(5)) == 1 and 'rel="prev"' in last
+    assert client.get("/gestion/appels?page=abc").status_code in (200, 400)
+    assert client.get("/gestion/appels?q=%25_").status_code == 200  # LIKE's wildcards are characters

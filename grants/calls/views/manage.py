@@ -31,7 +31,7 @@ from grants.calls.views.public import bp
 from grants.database import db, utcnow
 from grants.errors import DomainError, InvalidTransition
 from grants.form_errors import refuse
-from grants.form_fields import record_id, year_number
+from grants.form_fields import page_number, record_id, year_number
 from grants.formatting import local_datetime
 from grants.local_time import budget_year, local_zone, to_local
 
@@ -72,7 +72,9 @@ def manage_list():
     state = CallState(state) if state in {s.value for s in CallState} else None
     year = request.args.get("annee", type=year_number)
     search = request.args.get("q", "").strip()[:200]
-    rows = services.call_rows(programme_id=programme_id, state=state, year=year, search=search or None)
+    page = request.args.get("page", 1, type=page_number)
+    rows = services.call_rows_page(programme_id=programme_id, state=state, year=year, search=search or None,
+                                   page=page)
     return render_template(
         "calls/manage/list.html", rows=rows, programmes=all_programmes(), years=known_years(),
         filters={"programme": programme_id, "state": state.value if state else "", "year": year, "search": search},
