@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 from grants.access import is_applicant
 from grants.accounts.models import User
 from grants.applications.models import Application, ApplicationState
-from grants.awards.models import Decision, Outcome
+from grants.awards.models import CallApplicationCount, Decision, Outcome
 from grants.calls.models import (
     ApplicantKinds,
     BudgetSection,
@@ -123,13 +123,14 @@ def manager_dashboard(now: datetime | None = None) -> ManagerDashboard:
     ).all()
     counts: dict[int, dict[ApplicationState, int]] = defaultdict(dict)
     totals: dict[ApplicationState, int] = defaultdict(int)
+    # The counts kept by the database as applications change (awards' dashboard counters), not a count
+    # of every application at each visit.
     for call_id, state, number in db.session.execute(
-        sa.select(Application.call_id, Application.state, sa.func.count(Application.id)).group_by(
-            Application.call_id, Application.state
-        )
+        sa.select(CallApplicationCount.call_id, CallApplicationCount.state, CallApplicationCount.applications)
+        .where(CallApplicationCount.applications > 0)
     ):
-        counts[call_id][state] = number
-        totals[state] += number
+        counts[call_id][ApplicationState(state)] = number
+        totals[ApplicationState(state)] += number
 
     budgets_by_programme = defaultdict(list)
     for budget in budgets:

@@ -8,9 +8,11 @@ from decimal import Decimal
 
 import html5lib
 import pytest
+import sqlalchemy as sa
 import time_machine
 from sqlalchemy import event
 
+from grants.awards.models import CallApplicationCount
 from grants.database import db, utcnow
 from grants.local_time import budget_year
 from grants.models import (
@@ -159,6 +161,17 @@ def test_the_manager_dashboard_does_not_run_one_query_per_call(app, client, logi
         body = page(client)
     assert "Appel supplémentaire 5" in body
     assert len(many) == len(few), many
+
+
+def test_the_manager_dashboard_reads_the_counts_kept_by_the_database(app, client, login_as):
+    """No count of every application at each visit: the figures are the call's stored counters."""
+    programme, _ = manager_data(calls=1)
+    login_as(ManagerFactory())
+    with app.app_context(), counted_statements() as statements:
+        page(client)
+    assert not [s for s in statements if "count(" in s.lower() and "FROM applications" in s], statements
+    counted = db.session.scalars(sa.select(CallApplicationCount).where(CallApplicationCount.applications > 0)).all()
+    assert counted, "the factories' applications are counted by the triggers"
 
 
 # ---------------------------------------------------------------- reviewers
