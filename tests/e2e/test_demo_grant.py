@@ -96,6 +96,20 @@ def accept_final_report(manager, grant: dict) -> None:
     manager.check()
 
 
+def close_grant(browse_demo, grant: dict, *, balance: Decimal) -> None:
+    """The manager accepts the deposited report and pays the balance; the association reads it."""
+    manager = browse_demo("manager")
+    sign_in(manager, MANAGER_EMAIL, DEMO_PASSWORD)
+    accept_final_report(manager, grant)
+    pay(manager, grant, balance, "balance")
+    browse_demo.leave()
+    association = browse_demo("association")
+    sign_in(association, grant["owner"], DEMO_PASSWORD)
+    association.goto(f"/dossiers/{grant['id']}")
+    expect(association.page.get_by_text("Votre compte rendu financier est accepté.")).to_be_visible()
+    association.check()
+
+
 def test_on_the_demo_a_dossier_under_review_is_awarded_and_taken_to_its_closure(demo_stack, browse_demo):
     with demo_stack.database():
         reviewed = grant_of(db.session.scalar(
@@ -127,17 +141,7 @@ def test_on_the_demo_a_dossier_under_review_is_awarded_and_taken_to_its_closure(
     browse_demo.leave()
     deposit_final_report(browse_demo, reviewed, "Le repair café a ouvert chaque samedi ; l'atelier vélo forme dix bénévoles.")
 
-    manager = browse_demo("manager")
-    sign_in(manager, MANAGER_EMAIL, DEMO_PASSWORD)
-    accept_final_report(manager, reviewed)
-    pay(manager, reviewed, granted - advance, "balance")
-    browse_demo.leave()
-
-    association = browse_demo("association")
-    sign_in(association, reviewed["owner"], DEMO_PASSWORD)
-    association.goto(f"/dossiers/{reviewed['id']}")
-    expect(association.page.get_by_text("Votre compte rendu financier est accepté.")).to_be_visible()
-    association.check()
+    close_grant(browse_demo, reviewed, balance=granted - advance)
 
     with demo_stack.database():
         closed = db.session.scalar(sa.select(Decision).where(Decision.application_id == reviewed["id"]))
@@ -181,17 +185,7 @@ def test_on_the_demo_a_grant_goes_from_its_award_to_its_closure(demo_stack, brow
 
     # The flagship: its final report deposited, accepted, the balance paid.
     deposit_final_report(browse_demo, flagship, "Les deux cantines sont équipées ; les écoles sont jumelées.")
-    manager = browse_demo("manager")
-    sign_in(manager, MANAGER_EMAIL, DEMO_PASSWORD)
-    accept_final_report(manager, flagship)
-    pay(manager, flagship, flagship["amount"] - flagship["paid"], "balance")
-    browse_demo.leave()
-
-    association = browse_demo("association")
-    sign_in(association, flagship["owner"], DEMO_PASSWORD)
-    association.goto(f"/dossiers/{flagship['id']}")
-    expect(association.page.get_by_text("Votre compte rendu financier est accepté.")).to_be_visible()
-    association.check()
+    close_grant(browse_demo, flagship, balance=flagship["amount"] - flagship["paid"])
 
     with demo_stack.database():
         signed = db.session.scalar(sa.select(Convention).join(Decision).where(Decision.application_id == waiting["id"]))
