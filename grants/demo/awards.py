@@ -22,6 +22,7 @@ from grants.awards.models import (
 from grants.calls.models import Call, CallState
 from grants.database import db
 from grants.demo import content
+from grants.reviews.ranking import refresh_ranking
 
 ADVANCE_SHARE = Decimal("0.30")  # the usual advance on signature
 MINIMUM_UNDER_REVIEW = 3
@@ -42,6 +43,10 @@ def seed_awards(seed) -> None:
 
 
 def _hold_committee(seed, call: Call, section, manager) -> None:
+    # The committee proposes from the stored ranking, which the worker refreshes after a commit: the
+    # seed's reviews are not committed yet, so the ranking is written here first.
+    db.session.flush()
+    refresh_ranking(call.id)
     proposal = committee.propose(call, section)
     if len(proposal.lines) < MINIMUM_UNDER_REVIEW:
         return

@@ -256,6 +256,16 @@ INVENTORY: dict[str, Table] = {
     "envelope_movements": Table("awards", ARCHIVES, Export.BY_PERSON, {
         **_none("id", "envelope_id", "decision_id", "kind", "tranche", "amount", "effective_on", "created_at"),
         "reason": TX, "actor_id": P}),
+    # A call's stored ranking (grants/reviews/ranking.py): figures derived from the reviews, recomputed
+    # by the worker; no row names anyone (the reference is the dossier's, shown to staff only).
+    "call_rankings": Table(None, SETTINGS, Export.NONE, _none(
+        "call_id", "version", "ranked_version", "changed_at", "refreshed_at", "partner_regions")),
+    "ranked_applications": Table(None, SETTINGS, Export.NONE, _none(
+        "application_id", "call_id", "withdrawn", "state", "section", "partner_region", "reference", "amount",
+        "done", "assigned", "mean_score", "normalised_mean", "spread", "suggested_count", "suggested_total",
+        "fund", "fund_lower", "do_not_fund", *(f"{scope}{kind}_{sort}" for scope in ("", "section_")
+                                                for kind in ("rank", "cumulative")
+                                                for sort in ("score", "normalised", "spread", "amount", "reference")))),
     # Counters and sums the envelope dashboard reads (grants/awards/models.py): no row names anyone.
     "call_application_counts": Table(None, SETTINGS, Export.NONE, _none("call_id", "state", "applications")),
     "call_decision_figures": Table(None, SETTINGS, Export.NONE, _none(
